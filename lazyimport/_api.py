@@ -1,0 +1,149 @@
+"""enable(), disable(), is_lazy(): switching lazy imports on and off."""
+from __future__ import annotations
+
+import sys
+from time import perf_counter
+from typing import Any, Iterable, Mapping, Union
+
+from . import _module
+from ._state import DEFAULT_PRIORITY, EAGER, LOADED, MISSING, REGISTERED, STATE, Record
+
+Names = Union[str, Iterable[str], Mapping[str, int]]
+
+
+class LazyImportWarning(UserWarning):
+    """Something lazyimport was asked to do could not be done as asked."""
+
+
+def _imp_lock() -> Any:
+    import _imp
+
+    return _imp
+
+
+def normalise(names: Names) -> list[tuple[str, int]]:
+    """Validate *names* into (name, priority) pairs; raise before changing anything."""
+    if isinstance(names, str):
+        names = [names]
+    if isinstance(names, Mapping):
+        items = list(names.items())
+    else:
+        try:
+            items = [(name, DEFAULT_PRIORITY) for name in names]
+        except TypeError:
+            raise TypeError(
+                f"names must be a module name, an iterable of names or a mapping of "
+                f"names to priorities, not {type(names).__name__}"
+            ) from None
+    for name, priority in items:
+        if not isinstance(name, str):
+            raise TypeError(f"module name must be a str, not {type(name).__name__}: {name!r}")
+        if not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError(f"not a module name: {name!r}")
+        if type(priority) is not int:  # bool is an int; a priority of True is a mistake
+            raise TypeError(
+                f"priority of {name!r} must be an int (1 is the highest), "
+                f"not {type(priority).__name__}: {priority!r}"
+            )
+    return items
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, LazyImportWarning, stacklevel=4)
+
+
+def enable(names: Names = (), *, exclude: Iterable[str] = (), debug: bool | None = None) -> None:
+    """Defer the imports of *names* (and their submodules) until first use.
+
+    *names* is a module name, an iterable of names, or a mapping of names to
+    priorities (1 is the highest).  Calling it again adds names.  A name that
+    was already imported cannot be deferred: it warns once and stays eager.
+    """
+    items = normalise(names)
+    excluded = [name for name, _ in normalise(list(exclude))]
+    imp = _imp_lock()
+    imp.acquire_lock()
+    try:
+        st = STATE
+        if debug is not None:
+            st.debug = debug
+        if st.enabled_at is None:
+            st.enabled_at = perf_counter()
+        for name in excluded:
+            st.excluded.add(name)
+        for name, priority in items:
+            st.excluded.discard(name)
+            if name not in st.names:
+                st.order[name] = len(st.order)
+            st.names[name] = priority
+            st.tops.add(name.partition(".")[0])
+            if name not in st.records or st.records[name].state is MISSING:
+                st.records[name] = Record(name, REGISTERED, priority)
+            else:
+                st.records[name].priority = priority
+        _install()
+    finally:
+        imp.release_lock()
+    for name, _ in items:
+        _check_not_imported(name)
+
+
+def _check_not_imported(name: str) -> None:
+    """Warn (once) about a name imported before enable(): it cannot be deferred.
+
+    Names that are not installed are not checked here: sys.path may still
+    change.  An import that finds nothing raises ModuleNotFoundError as usual
+    and the name is reported as missing.
+    """
+    module = sys.modules.get(name)
+    record = STATE.records[name]
+    if module is not None and type(module) not in _module.LAZY_TYPES and record.state is REGISTERED:
+        record.state = EAGER
+        record.reason = "imported before lazyimport.enable()"
+        if name not in STATE.warned:
+            STATE.warned.add(name)
+            _warn(f"lazyimport: {name!r} was imported before enable(); it stays eager")
+
+
+def _install() -> Any:
+    from .finder import LazyFinder
+
+    finder = STATE.finder
+    if finder is None:
+        finder = STATE.finder = LazyFinder()
+    if finder not in sys.meta_path:
+        sys.meta_path.insert(0, finder)
+    return finder
+
+
+def disable() -> None:
+    """Stop deferring new imports; modules already deferred keep working.
+
+    The finder leaves sys.meta_path, unless some deferred package has not run
+    yet: then it stays, with nothing configured, only so that the submodules of
+    such a package still run after it (parents first).
+    """
+    imp = _imp_lock()
+    imp.acquire_lock()
+    try:
+        st = STATE
+        st.names.clear()
+        st.order.clear()
+        st.tops = {record.name.partition(".")[0] for record in st.records.values() if is_lazy(record.module)}
+        if not st.tops and st.finder is not None:
+            try:
+                sys.meta_path.remove(st.finder)
+            except ValueError:
+                pass
+    finally:
+        imp.release_lock()
+
+
+def is_lazy(module: Any) -> bool:
+    """Tell whether *module* is deferred: imported, but its body has not run yet."""
+    if type(module) not in _module.LAZY_TYPES:
+        return False
+    record = STATE.by_id.get(id(module))
+    return record is not None and record.state is not LOADED

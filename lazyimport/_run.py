@@ -1,0 +1,323 @@
+"""Running a deferred module's body: first use, locks, failure, replacement.
+
+Locking: a body runs while its thread holds importlib's own per-module lock
+(``_bootstrap._get_module_lock``), the lock an eager import of that module would
+hold.  So a thread that imports or touches the module meanwhile waits exactly as
+it would for an eager import, and importlib's deadlock detection sees every lock
+we take (gh-91351: locks it cannot see are how lazy loaders deadlock).  No other
+lock is held while module code runs.
+"""
+from __future__ import annotations
+
+import sys
+from _thread import get_ident
+from time import perf_counter
+from types import ModuleType
+from typing import Any, Callable
+
+from . import _bindings, _frames, _module
+from ._state import DEFERRED, FAILED, LOADED, LOADING, STATE, Record
+
+_bootstrap = sys.modules["_frozen_importlib"]
+_get_module_lock = _bootstrap._get_module_lock
+_DeadlockError = _bootstrap._DeadlockError
+_HANDLE_FROMLIST = _bootstrap._handle_fromlist.__code__
+_FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
+_module_dict: Callable[[ModuleType], dict[str, Any]] = ModuleType.__dict__["__dict__"].__get__  # type: ignore[index]
+_MISSING = object()
+
+
+def touch(module: ModuleType, record: Record, name: str, base_get: Callable[[Any, str], Any]) -> Any:
+    """Answer attribute *name* of a deferred *module*, running its body if needed."""
+    state = record.state
+    if state is LOADING and record.owner == get_ident():
+        return _read_while_running(module, record, name, base_get)
+    if state is LOADED:  # the body chose to keep our class; never loop
+        return base_get(module, name)
+    if name == "__path__":
+        # Only reached for a plain module.  The import system's child lookup
+        # (`import six.moves`) needs the body to have run, as eagerly; anyone
+        # else probing "is it a package?" gets the eager answer for a plain
+        # module without running it.  Frames: 0 touch, 1 __getattribute__.
+        if sys._getframe(2).f_code is not _FIND_AND_LOAD_UNLOCKED:
+            raise AttributeError(f"module {record.name!r} has no attribute '__path__'")
+    elif record.spec.submodule_search_locations is not None and name[:2] != "__":
+        found = _submodule(module, record, name, base_get)
+        if found is not _MISSING:
+            return found
+    load(record, None)
+    if record.state is not LOADED and type(module) in _module.LAZY_TYPES:
+        # A concurrent circular import was detected: like _lock_unlock_module,
+        # accept the partially initialised module.
+        return base_get(module, name)
+    return getattr(module, name)
+
+
+def _submodule(module: ModuleType, record: Record, name: str, base_get: Callable[[Any, str], Any]) -> Any:
+    """Answer a package's submodule attribute without running the package, when safe.
+
+    `import a.b as c` reads a.b, and `from a import b` asks hasattr(a, "b") from
+    importlib's _handle_fromlist.  Neither needs a's body when b is (or will be)
+    the submodule -- unless a's body binds the name to something else (a class
+    re-exported under its module's name), which its source tells us.
+    """
+    from_import = sys._getframe(3).f_code is _HANDLE_FROMLIST  # 0 here, 1 touch, 2 __getattribute__
+    value = _module_dict(module).get(name, _MISSING)
+    if value is not _MISSING:
+        if sys.modules.get(f"{record.name}.{name}") is value and _bindings.allows(record, name, from_import):
+            return value
+    elif from_import and _bindings.allows(record, name, strict=True):
+        # hasattr() -> False: importlib then imports `a.b` itself, through our
+        # finder, so b is deferred too; if there is no such submodule, the
+        # attribute read that follows runs a, as eagerly.
+        raise AttributeError(name)
+    return _MISSING
+
+
+def _read_while_running(module: ModuleType, record: Record, name: str, base_get: Callable[[Any, str], Any]) -> Any:
+    # The body reads its own module (gh-117178: json's submodules read the
+    # package mid-import): answer from the partial namespace, as eagerly.
+    value = base_get(module, name)
+    if type(value) in _module.LAZY_TYPES:
+        child = STATE.by_id.get(id(value))
+        if child is not None and (child.state is DEFERRED or child.state is FAILED):
+            # `from . import b` in the body of b's package, after someone had
+            # deferred b: an ordinary import, so b runs now, in the body's order.
+            load(child, f"imported by the body of {record.name}")
+    return value
+
+
+def on_import_of_cached(spec: Any) -> None:
+    """React to an import of a module already in sys.modules (spec hook).
+
+    An import made by a running body is an ordinary import: if it names a
+    module that is still deferred, that module runs now, where the eager
+    import would have run it.
+    """
+    if STATE.running.get(get_ident()):
+        record = STATE.by_spec.get(id(spec))
+        if record is not None and (record.state is DEFERRED or record.state is FAILED):
+            load(record, f"imported by the body of {STATE.running[get_ident()][-1].name}")
+
+
+def ensure_parent(name: str) -> None:
+    """Run the deferred package above *name*, if any, before *name* itself runs."""
+    parent_name = name.rpartition(".")[0]
+    if not parent_name:
+        return
+    parent = sys.modules.get(parent_name)
+    if parent is not None and type(parent) in _module.LAZY_TYPES:
+        record = STATE.by_id.get(id(parent))
+        if record is not None and (record.state is DEFERRED or record.state is FAILED):
+            load(record, f"parent of {name}")
+
+
+def load(record: Record, trigger: str | None) -> None:
+    """Run *record*'s body unless it ran; return once it has (or cannot yet)."""
+    state = record.state
+    if state is LOADED or (state is LOADING and record.owner == get_ident()):
+        return
+    if trigger is None:
+        trigger = "first use at " + _frames.caller_site(2)
+    parent = record.parent
+    # Parents run before children (an eager `import a.b` runs a first).  A
+    # parent that another thread is running is not waited for: eagerly, a
+    # package's submodules are importable while it initialises.
+    if parent is not None and (parent.state is DEFERRED or parent.state is FAILED):
+        load(parent, f"parent of {record.name}")
+    lock = _get_module_lock(record.name)
+    try:
+        lock.acquire()
+    except _DeadlockError:
+        return  # concurrent circular import: the caller accepts the partial module
+    try:
+        if record.state is LOADED or (record.state is LOADING and record.owner == get_ident()):
+            return
+        if record.state is FAILED and not _prepare_retry(record):
+            return
+        run(record, trigger)
+    finally:
+        lock.release()
+
+
+def run(record: Record, trigger: str) -> None:
+    """Execute the body now; the caller holds the module's import lock."""
+    module = record.module
+    spec = record.spec
+    me = get_ident()
+    record.state = LOADING
+    record.owner = me
+    record.trigger = trigger
+    record.thread = _thread_name()
+    record.error = record.exception = None
+    stack = STATE.running.setdefault(me, [])
+    stack.append(record)
+    STATE.trace(f"running {record.name} ({trigger})")
+    # While the body runs, another thread's `import x` must wait for it: the
+    # import fast path (import.c) only waits when __spec__._initializing is set.
+    was_initializing = getattr(spec, "__dict__", {}).get("_initializing", False)
+    spec._initializing = True
+    deferred = type(module) in _module.LAZY_TYPES
+    start = record.started = perf_counter()
+    try:
+        record.loader.exec_module(module)
+    except BaseException as exc:
+        _end(record, stack, me, start)
+        spec._initializing = was_initializing
+        err = _fail(record, exc, deferred)
+        if err is exc:
+            raise  # unchanged: same type, message and traceback as eagerly
+        raise err from exc
+    _end(record, stack, me, start)
+    spec._initializing = was_initializing
+    _finish(record)
+
+
+def _end(record: Record, stack: list[Record], me: int, start: float) -> None:
+    end = record.finished = perf_counter()
+    record.wall = end - start
+    stack.pop()
+    if stack:
+        stack[-1].nested += record.wall  # the enclosing body's self time excludes ours
+    else:
+        STATE.running.pop(me, None)
+
+
+def _finish(record: Record) -> None:
+    module = record.module
+    assert module is not None
+    name = record.name
+    spec = record.spec
+    STATE.by_spec.pop(id(spec), None)
+    if type(spec) in _module.SPEC_TYPES:
+        spec.__class__ = type(spec).__mro__[1]
+    final = sys.modules.get(name)
+    lazy = _module.lazy_class(record.real_class) if record.real_class else None
+    if final is not None and final is not module and type(module) is lazy:
+        # The body put another object in sys.modules (pygments.lexers,
+        # cryptography's deprecation wrapper): old references must see it, and
+        # the parent's attribute is that object, as _find_and_load_unlocked does.
+        record.replacement = final
+        module.__class__ = _module.forward_class(record.real_class)
+        _bind_on_parent(name, final)
+    else:
+        if type(module) is lazy:  # unless the body set its own __class__ (gh-117182)
+            module.__class__ = record.real_class
+        STATE.by_id.pop(id(module), None)
+    _rebind_children(record)
+    record.initial = None
+    record.owner = None
+    record.state = LOADED  # last: other threads test it without the lock
+    STATE.trace(f"loaded {name} in {record.wall:.4f}s")
+
+
+def _rebind_children(record: Record) -> None:
+    # Submodules deferred before the package ran were bound on it by importlib;
+    # the body may have rebound the names.  Eagerly, importlib binds a submodule
+    # after the package ran unless the body imported it itself (it then ran).
+    namespace = sys.modules.get(record.name)
+    if namespace is None:
+        return
+    for child in record.children:
+        if child.state is DEFERRED and sys.modules.get(child.name) is child.module:
+            _bind_on_parent(child.name, child.module, namespace)
+
+
+def _bind_on_parent(name: str, value: Any, parent: Any = None) -> None:
+    parent_name, _, child = name.rpartition(".")
+    if not parent_name:
+        return
+    if parent is None:
+        parent = sys.modules.get(parent_name)
+        if parent is None:
+            return
+    try:
+        if isinstance(parent, ModuleType) and type(parent) in _module.LAZY_TYPES:
+            _module_dict(parent)[child] = value
+        elif getattr(parent, child, _MISSING) is not value:
+            setattr(parent, child, value)
+    except Exception:  # importlib only warns when the parent refuses (ImportWarning)
+        pass
+
+
+def _fail(record: Record, exc: BaseException, deferred: bool) -> BaseException:
+    """Record the failure, undo the import as eagerly, and return what to raise."""
+    name = record.name
+    record.state = FAILED
+    record.owner = None
+    record.exception = exc
+    record.error = f"{type(exc).__name__}: {exc}"
+    # Eagerly, a failed module leaves sys.modules (so the next import retries),
+    # its submodules were never imported, and its parent never got the attribute.
+    module = record.module
+    if sys.modules.get(name) is module:
+        del sys.modules[name]
+    prefix = name + "."
+    for other in list(STATE.records.values()):
+        if other.name.startswith(prefix) and other.state is DEFERRED:
+            if sys.modules.get(other.name) is other.module:
+                del sys.modules[other.name]
+    parent_name, _, child = name.rpartition(".")
+    parent = sys.modules.get(parent_name) if parent_name else None
+    if isinstance(parent, ModuleType) and _module_dict(parent).get(child) is module:
+        del _module_dict(parent)[child]
+    STATE.trace(f"failed {name}: {record.error}")
+    if not deferred:
+        return exc  # an eager import fails exactly as without lazyimport
+    note = (
+        f"lazyimport: the body of deferred module {name!r} (imported at {record.site}) "
+        f"raised at its {record.trigger}"
+    )
+    if isinstance(exc, AttributeError):
+        # An AttributeError escaping a body at first use would read as "no such
+        # attribute": hasattr()/getattr(m, x, None) would swallow a broken import
+        # (r12).  Raise it as the import failure it is, caused by the original.
+        err = ImportError(f"deferred module {name!r} failed to import: {type(exc).__name__}: {exc}", name=name)
+        _add_note(err, note)
+        return err
+    _add_note(exc, note)
+    return exc
+
+
+def _add_note(exc: BaseException, note: str) -> None:
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list) and note in notes:
+        return
+    try:
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)  # 3.11+: shown under the traceback
+        else:
+            exc.__notes__ = [*(notes or ()), note]  # type: ignore[attr-defined]
+    except Exception:
+        pass
+
+
+def _prepare_retry(record: Record) -> bool:
+    """Put a failed module back as it was before its body ran; False if superseded."""
+    module = record.module
+    if module is None or record.initial is None:
+        return False
+    current = sys.modules.get(record.name)
+    if current is not None and current is not module:
+        # Imported afresh since the failure: this old object now speaks for it.
+        record.replacement = current
+        module.__class__ = _module.forward_class(record.real_class)
+        record.state = LOADED
+        return False
+    namespace = _module_dict(module)
+    namespace.clear()
+    namespace.update(record.initial)
+    if current is None:
+        sys.modules[record.name] = module
+        _bind_on_parent(record.name, module)
+    return True
+
+
+def _thread_name() -> str:
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return "MainThread"
+    try:
+        return str(threading.current_thread().name)
+    except Exception:
+        return str(get_ident())

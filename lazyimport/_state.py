@@ -1,0 +1,118 @@
+"""All of lazyimport's mutable state, in one object with a reset for tests."""
+from __future__ import annotations
+
+import sys
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from .finder import LazyFinder
+
+# Record states.  Plain strings: they go straight into status() output.
+REGISTERED = "registered"  # configured, not imported yet
+DEFERRED = "deferred"  # imported; its body has not run
+LOADING = "loading"  # its body is running now
+LOADED = "loaded"  # its body ran to the end
+FAILED = "failed"  # its body raised; the next use retries
+EAGER = "eager"  # within the configuration, but imported eagerly (see .reason)
+MISSING = "missing"  # configured, but no finder knows it
+
+DEFAULT_PRIORITY = 3
+
+
+class Record:
+    """What lazyimport knows about one module name."""
+
+    __slots__ = (
+        "name", "state", "priority", "reason", "spec", "module", "loader",
+        "real_class", "initial", "parent", "children", "site", "owner",
+        "replacement", "created", "started", "finished", "wall", "nested",
+        "thread", "trigger", "error", "exception", "bindings",
+    )
+
+    def __init__(self, name: str, state: str, priority: int | None = None) -> None:
+        self.name = name
+        self.state = state
+        self.priority = priority
+        self.reason: str | None = None
+        self.spec: Any = None
+        self.module: ModuleType | None = None
+        self.loader: Any = None  # the real loader, under our wrapper
+        self.real_class: type | None = None
+        self.initial: dict[str, Any] | None = None  # namespace before the body ran
+        self.parent: Record | None = None  # the lazy parent package, if any
+        self.children: list[Record] = []
+        self.site: str | None = None  # where the deferred import statement was
+        self.owner: int | None = None  # thread running the body
+        self.replacement: Any = None  # what the body put in sys.modules instead
+        self.created = perf_counter()
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.wall: float | None = None
+        self.nested = 0.0  # time spent in nested deferred bodies
+        self.thread: str | None = None
+        self.trigger: str | None = None
+        self.error: str | None = None
+        self.exception: BaseException | None = None
+        self.bindings: Any = None  # lazily computed _bindings.Bindings
+
+    def __repr__(self) -> str:
+        return f"<Record {self.name!r} {self.state}>"
+
+
+class State:
+    """The single home of every mutable thing lazyimport keeps."""
+
+    finder: LazyFinder | None
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        """Forget everything (tests); modules already lazy keep working."""
+        # Configured names -> priority; `tops` holds their first components
+        # so find_spec can bail out with one set lookup.
+        self.names: dict[str, int] = {}
+        self.tops: set[str] = set()
+        self.order: dict[str, int] = {}  # registration order, for stable priorities
+        self.excluded: set[str] = set()
+        self.records: dict[str, Record] = {}
+        # id(module) -> Record, for modules whose class is still ours.
+        self.by_id: dict[int, Record] = {}
+        # id(spec) -> Record, for the `_initializing` hook on deferred specs.
+        self.by_spec: dict[int, Record] = {}
+        # thread ident -> stack of Records whose bodies that thread is running.
+        self.running: dict[int, list[Record]] = {}
+        # thread ident -> names whose find_spec is in progress (re-entrancy).
+        self.finding: dict[int, set[str]] = {}
+        self.enabled_at: float | None = None
+        self.finder = None
+        self.debug = False
+        self.warned: set[str] = set()
+
+    def wants(self, name: str) -> int | None:
+        """Return the priority if *name* falls under the configuration, else None."""
+        names = self.names
+        probe = name
+        while True:
+            if probe in self.excluded:
+                return None
+            prio = names.get(probe)
+            if prio is not None:
+                return prio
+            cut = probe.rfind(".")
+            if cut < 0:
+                return None
+            probe = probe[:cut]
+
+    def trace(self, message: str) -> None:
+        if self.debug:
+            try:
+                sys.stderr.write(f"lazyimport: {message}\n")
+            except Exception:  # a closed stderr must never break an import
+                pass
+
+
+STATE = State()

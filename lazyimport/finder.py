@@ -1,0 +1,161 @@
+"""The meta path finder that makes configured imports lazy."""
+from __future__ import annotations
+
+import sys
+from _thread import get_ident
+from typing import Any
+
+from . import _frames, _module
+from ._state import DEFERRED, EAGER, FAILED, MISSING, STATE, Record
+from .loader import DeferringLoader
+
+_guarded = None  # lazyimport._guard.guarded, imported on first need
+
+
+def _pending_parent(name: str) -> Record | None:
+    parent_name = name.rpartition(".")[0]
+    if parent_name:
+        parent = sys.modules.get(parent_name)
+        if parent is not None and type(parent) in _module.LAZY_TYPES:
+            record = STATE.by_id.get(id(parent))
+            if record is not None and (record.state is DEFERRED or record.state is FAILED):
+                return record
+    return None
+
+
+class LazyFinder:
+    """Find configured modules through the rest of sys.meta_path, and defer them."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        """Return the real spec with a deferring loader, or None for names we leave alone."""
+        st = STATE
+        # Fast path: one set lookup for everything we were not asked about.
+        if fullname.partition(".")[0] not in st.tops:
+            return None
+        me = get_ident()
+        finding = st.finding.get(me)
+        if finding is not None and fullname in finding:
+            return None  # re-entered through a finder that delegates to importlib.util.find_spec
+        priority = st.wants(fullname)
+        pending_parent = _pending_parent(fullname)
+        if priority is None and pending_parent is None:
+            return None  # excluded, and its package is not deferred
+        defer = False
+        reason: str | None = None
+        where: str | None = None
+        if target is not None:
+            # importlib.reload() of a module whose body never ran: run it now.
+            existing = st.by_id.get(id(target))
+            if existing is None:
+                return None
+            spec = self._real_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = DeferringLoader(spec.loader, existing, False)
+            return spec
+        if st.running.get(me):
+            # Imports made by a running body are ordinary imports: the package's
+            # own order and side effects stay as they are eagerly.
+            reason = f"imported by the body of {st.running[me][-1].name}"
+        elif priority is None:
+            reason = "excluded"
+        else:
+            defer, reason, where = self._decide(fullname, sys._getframe(1))
+        if not defer and pending_parent is None and fullname not in st.names:
+            return None  # an ordinary import; nothing to guard or report
+        record = Record(fullname, DEFERRED if defer else EAGER, priority)
+        record.reason = reason
+        record.site = where
+        spec = self._real_spec(fullname, path, target)
+        if spec is None:
+            if fullname in st.names:
+                st.records[fullname] = Record(fullname, MISSING, priority)
+            return None
+        loader = spec.loader
+        if defer:
+            why_not = _cannot_defer(spec)
+            if why_not is not None:
+                defer = False
+                record.reason = why_not
+        if loader is None:  # namespace package: there is no body to run
+            record.state = EAGER
+            st.records[fullname] = record
+            return spec
+        if not defer:
+            record.state = EAGER
+        spec.loader = DeferringLoader(loader, record, defer)
+        return spec
+
+    def _decide(self, fullname: str, caller: Any) -> tuple[bool, str | None, str]:
+        """Decide from the importing frame: (defer?, reason if not, import site)."""
+        global _guarded
+        frame = _frames.importer(caller)
+        where = _frames.site(frame)
+        if frame is None:
+            return True, None, where
+        if _frames.called_by_finder(frame):
+            return False, "another import hook ahead of lazyimport runs it", where
+        code = frame.f_code
+        if code.co_filename.endswith("runpy.py"):
+            # `python -m pkg.tool` imports pkg first; eagerly, so the package is
+            # initialised before its __main__ runs, as without lazyimport.
+            return False, "imported by runpy (python -m)", where
+        importer = _frames.module_name_of(frame)
+        if importer.partition(".")[0] == fullname.partition(".")[0]:
+            # Defer at package boundaries only: a package's imports of its own
+            # modules keep their order (r11: trio iterating its own globals).
+            return False, f"imported by its own package ({importer})", where
+        if _guarded is None:
+            from ._guard import guarded as _guarded
+        if _guarded(code, frame.f_lasti):
+            # PEP 690's rule: inside try/except or with, the import's own
+            # ImportError (or other error) must reach that handler now (r07).
+            return False, f"imported inside try/with at {where}", where
+        return True, None, where
+
+    def _real_spec(self, fullname: str, path: Any, target: Any) -> Any:
+        """Ask the finders after us (wrap, don't replace: hooks keep working)."""
+        me = get_ident()
+        finding = STATE.finding.setdefault(me, set())
+        finding.add(fullname)
+        try:
+            meta_path = sys.meta_path
+            start = 0
+            for index, finder in enumerate(meta_path):
+                if finder is self:
+                    start = index + 1
+                    break
+            for finder in meta_path[start:]:
+                if finder is self:
+                    continue
+                find = getattr(finder, "find_spec", None)
+                if find is None:
+                    continue  # a legacy finder: importlib asks it after us
+                spec = find(fullname, path, target)
+                if spec is not None:
+                    return spec
+            return None
+        finally:
+            finding.discard(fullname)
+            if not finding:
+                STATE.finding.pop(me, None)
+
+
+def _cannot_defer(spec: Any) -> str | None:
+    """Say why a found module must be imported eagerly, or None if it can wait."""
+    loader = spec.loader
+    origin = getattr(spec, "origin", None)
+    if loader is None:
+        return "namespace package (no body to defer)"
+    if not hasattr(loader, "exec_module"):
+        return "its loader has no exec_module (legacy loader)"
+    if origin == "built-in":
+        return "built-in module"
+    if origin == "frozen" or type(loader).__name__ == "FrozenImporter":
+        return "frozen module"
+    if type(loader).__name__ == "ExtensionFileLoader" or (
+        isinstance(origin, str) and origin.endswith((".so", ".pyd"))
+    ):
+        # A C extension's init runs in create_module (single-phase init runs
+        # everything there): nothing would be deferred.
+        return "C extension module (its init runs when it is created)"
+    return None

@@ -77,14 +77,17 @@ def _submodule(module: ModuleType, record: Record, name: str, base_get: Callable
 def _read_while_running(module: ModuleType, record: Record, name: str, base_get: Callable[[Any, str], Any]) -> Any:
     # The body reads its own module (gh-117178: json's submodules read the
     # package mid-import): answer from the partial namespace, as eagerly.
-    value = base_get(module, name)
-    if type(value) in _module.LAZY_TYPES:
-        child = STATE.by_id.get(id(value))
-        if child is not None and (child.state is DEFERRED or child.state is FAILED):
-            # `from . import b` in the body of b's package, after someone had
-            # deferred b: an ordinary import, so b runs now, in the body's order.
-            load(child, f"imported by the body of {record.name}")
-    return value
+    try:
+        return base_get(module, name)
+    except AttributeError:
+        child = record.stashed.get(name) if record.stashed else None
+        if child is None:
+            raise
+    # A submodule someone deferred before this package ran, asked for by name
+    # (`from . import child`, `import pkg.child; pkg.child.x`): an ordinary
+    # import made by the body, so the submodule runs now, in the body's order.
+    load(child, f"imported by the body of {record.name}")
+    return base_get(module, name) if name in _module_dict(module) else child.module
 
 
 def on_import_of_cached(spec: Any) -> None:
@@ -155,6 +158,7 @@ def run(record: Record, trigger: str) -> None:
     STATE.trace(f"running {record.name} ({trigger})")
     # While the body runs, another thread's `import x` must wait for it: the
     # import fast path (import.c) only waits when __spec__._initializing is set.
+    _stash_children(record)
     was_initializing = getattr(spec, "__dict__", {}).get("_initializing", False)
     spec._initializing = True
     deferred = type(module) in _module.LAZY_TYPES
@@ -164,6 +168,7 @@ def run(record: Record, trigger: str) -> None:
     except BaseException as exc:
         _end(record, stack, me, start)
         spec._initializing = was_initializing
+        _unstash_children(record)
         err = _fail(record, exc, deferred)
         if err is exc:
             raise  # unchanged: same type, message and traceback as eagerly
@@ -204,23 +209,60 @@ def _finish(record: Record) -> None:
         if type(module) is lazy:  # unless the body set its own __class__ (gh-117182)
             module.__class__ = record.real_class
         STATE.by_id.pop(id(module), None)
-    _rebind_children(record)
+    _unstash_children(record)
+    _bind_in_running_parent(record)
     record.initial = None
     record.owner = None
     record.state = LOADED  # last: other threads test it without the lock
     STATE.trace(f"loaded {name} in {record.wall:.4f}s")
 
 
-def _rebind_children(record: Record) -> None:
-    # Submodules deferred before the package ran were bound on it by importlib;
-    # the body may have rebound the names.  Eagerly, importlib binds a submodule
-    # after the package ran unless the body imported it itself (it then ran).
+def _stash_children(record: Record) -> None:
+    # importlib bound the submodules deferred before this package ran on it
+    # (setattr after each child import).  Eagerly they would not be there yet:
+    # a body that walks its own namespace (torch's `dir(torch)` loop, trio's
+    # fixup_module_metadata, r11) must not find, and so run, them early.
+    namespace = _module_dict(record.module)
+    stashed = {}
+    for child in record.children:
+        short = child.name.rpartition(".")[2]
+        if child.state is DEFERRED and namespace.get(short) is child.module:
+            del namespace[short]
+            stashed[short] = child
+    record.stashed = stashed or None
+
+
+def _unstash_children(record: Record) -> None:
+    # After the body: importlib binds a submodule on its package once the
+    # package ran, unless the body imported it itself (then the body's own
+    # binding, whatever it is, stands).
+    stashed, record.stashed = record.stashed, None
+    if not stashed:
+        return
     namespace = sys.modules.get(record.name)
     if namespace is None:
-        return
-    for child in record.children:
-        if child.state is DEFERRED and sys.modules.get(child.name) is child.module:
+        namespace = record.module
+    for short, child in stashed.items():
+        if child.state is DEFERRED or not _has(namespace, short):
             _bind_on_parent(child.name, child.module, namespace)
+
+
+def _bind_in_running_parent(record: Record) -> None:
+    # A stashed submodule that ran during its package's body is bound at once,
+    # as importlib does right after importing a submodule.
+    parent = record.parent
+    if parent is not None and parent.stashed and parent.stashed.get(record.name.rpartition(".")[2]) is record:
+        short = record.name.rpartition(".")[2]
+        del parent.stashed[short]
+        namespace = _module_dict(parent.module)
+        if short not in namespace:
+            namespace[short] = record.module if record.replacement is None else record.replacement
+
+
+def _has(namespace: Any, name: str) -> bool:
+    if isinstance(namespace, ModuleType):
+        return name in _module_dict(namespace)
+    return hasattr(namespace, name)
 
 
 def _bind_on_parent(name: str, value: Any, parent: Any = None) -> None:

@@ -29,7 +29,7 @@ class Record:
         "name", "state", "priority", "reason", "spec", "module", "loader",
         "real_class", "initial", "parent", "children", "site", "owner",
         "replacement", "created", "started", "finished", "wall", "nested",
-        "thread", "trigger", "error", "exception", "bindings",
+        "thread", "trigger", "error", "exception", "bindings", "stashed",
     )
 
     def __init__(self, name: str, state: str, priority: int | None = None) -> None:
@@ -44,6 +44,10 @@ class Record:
         self.initial: dict[str, Any] | None = None  # namespace before the body ran
         self.parent: Record | None = None  # the lazy parent package, if any
         self.children: list[Record] = []
+        # While the body runs: submodules deferred before it ran, taken out of
+        # its namespace (short name -> Record) so the body sees what it would
+        # see eagerly.
+        self.stashed: dict[str, Record] | None = None
         self.site: str | None = None  # where the deferred import statement was
         self.owner: int | None = None  # thread running the body
         self.replacement: Any = None  # what the body put in sys.modules instead

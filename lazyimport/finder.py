@@ -10,6 +10,10 @@ from ._state import DEFERRED, EAGER, FAILED, MISSING, STATE, Record
 from .loader import DeferringLoader
 
 _guarded = None  # lazyimport._guard.guarded, imported on first need
+_bootstrap = sys.modules["_frozen_importlib"]
+_ModuleSpec = _bootstrap.ModuleSpec
+# Frames when importlib asks us: 0 find_spec, 1 _find_spec, 2 _find_and_load_unlocked.
+_FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
 
 
 def _pending_parent(name: str) -> Record | None:
@@ -21,6 +25,14 @@ def _pending_parent(name: str) -> Record | None:
             if record is not None and (record.state is DEFERRED or record.state is FAILED):
                 return record
     return None
+
+
+def _importing() -> bool:
+    """Tell whether find_spec was called by an import (not importlib.util.find_spec)."""
+    try:
+        return sys._getframe(3).f_code is _FIND_AND_LOAD_UNLOCKED  # 0 here, 1 find_spec, 2 _find_spec
+    except ValueError:
+        return False
 
 
 class LazyFinder:
@@ -69,19 +81,25 @@ class LazyFinder:
         if spec is None:
             if fullname in st.names:
                 st.records[fullname] = Record(fullname, MISSING, priority)
+            if pending_parent is not None and _importing():
+                # A real import (not importlib.util.find_spec) of a submodule
+                # nobody can find, under a package that has not run: eagerly the
+                # package would run first and might create it (six.moves-style),
+                # so run it, then fail or hand back what it made.
+                return _ModuleSpec(fullname, DeferringLoader(None, record, False))
             return None
         loader = spec.loader
-        if defer:
-            why_not = _cannot_defer(spec)
-            if why_not is not None:
-                defer = False
-                record.reason = why_not
-        if loader is None:  # namespace package: there is no body to run
-            record.state = EAGER
-            st.records[fullname] = record
-            return spec
+        why_not = _cannot_defer(spec)
+        if why_not is not None and defer:
+            defer = False
+            record.reason = why_not
         if not defer:
             record.state = EAGER
+        if loader is None or not hasattr(loader, "exec_module"):
+            # A namespace package has no body; a legacy loader's load_module
+            # does everything itself: hand importlib the spec untouched.
+            st.records[fullname] = record
+            return spec
         spec.loader = DeferringLoader(loader, record, defer)
         return spec
 

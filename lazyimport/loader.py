@@ -48,6 +48,10 @@ class DeferringLoader:
             if existing is not None:
                 self.adopted = (existing, getattr(existing, "__spec__", None))
                 return existing
+            if self.loader is None:
+                # No finder knows this submodule, and running its package did
+                # not create it either: the import fails as it would eagerly.
+                raise ModuleNotFoundError(f"No module named {spec.name!r}", name=spec.name)
         create = getattr(self.loader, "create_module", None)
         return None if create is None else create(spec)
 
@@ -84,7 +88,7 @@ def _point_at_real_loader(spec: Any, module: ModuleType, wrapper: DeferringLoade
     # importlib.resources, coverage, reload) must talk to the real one.
     if getattr(spec, "loader", None) is wrapper:
         spec.loader = wrapper.loader
-    if module.__dict__.get("__loader__") is wrapper:
+    if _run._module_dict(module).get("__loader__") is wrapper:
         module.__loader__ = wrapper.loader
 
 

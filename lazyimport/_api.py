@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import sys
 from time import perf_counter
-from typing import Any, Iterable, Mapping, Union
+from _collections_abc import Mapping
 
 from . import _module
 from ._state import DEFAULT_PRIORITY, EAGER, LOADED, MISSING, REGISTERED, STATE, Record
 
-Names = Union[str, Iterable[str], Mapping[str, int]]
+TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Union
+
+    Names = Union[str, Iterable[str], Mapping[str, int]]
 
 
 class LazyImportWarning(UserWarning):
@@ -38,7 +42,7 @@ def normalise(names: Names) -> list[tuple[str, int]]:
     for name, priority in items:
         if not isinstance(name, str):
             raise TypeError(f"module name must be a str, not {type(name).__name__}: {name!r}")
-        if not all(part.isidentifier() for part in name.split(".")):
+        if name != "*" and not all(part.isidentifier() for part in name.split(".")):
             raise ValueError(f"not a module name: {name!r}")
         if type(priority) is not int:  # bool is an int; a priority of True is a mistake
             raise TypeError(
@@ -48,18 +52,30 @@ def normalise(names: Names) -> list[tuple[str, int]]:
     return items
 
 
+warn_with = None  # the start-up hook routes warnings to one stderr line each
+
+
 def _warn(message: str) -> None:
+    if warn_with is not None:
+        warn_with(message[len("lazyimport: "):])
+        return
     import warnings
 
     warnings.warn(message, LazyImportWarning, stacklevel=4)
 
 
-def enable(names: Names = (), *, exclude: Iterable[str] = (), debug: bool | None = None) -> None:
+def enable(
+    names: Names = (), *, exclude: Iterable[str] = (), debug: bool | None = None,
+    eager: bool | None = None,
+) -> None:
     """Defer the imports of *names* (and their submodules) until first use.
 
     *names* is a module name, an iterable of names, or a mapping of names to
-    priorities (1 is the highest).  Calling it again adds names.  A name that
-    was already imported cannot be deferred: it warns once and stays eager.
+    priorities (1 is the highest); ``"*"`` means every module outside the
+    standard library.  Calling it again adds names.  A name that was already
+    imported cannot be deferred: it warns once and stays eager.  *exclude*
+    takes dotted names (``pygments.lexers`` leaves the rest of pygments lazy).
+    *eager* (``LAZYIMPORT_EAGER``) keeps the bookkeeping but defers nothing.
     """
     items = normalise(names)
     excluded = [name for name, _ in normalise(list(exclude))]
@@ -69,11 +85,16 @@ def enable(names: Names = (), *, exclude: Iterable[str] = (), debug: bool | None
         st = STATE
         if debug is not None:
             st.debug = debug
+        if eager is not None:
+            st.force_eager = eager
         if st.enabled_at is None:
             st.enabled_at = perf_counter()
         for name in excluded:
             st.excluded.add(name)
         for name, priority in items:
+            if name == "*":
+                _enable_everything(priority)
+                continue
             st.excluded.discard(name)
             if name not in st.names:
                 st.order[name] = len(st.order)
@@ -87,7 +108,20 @@ def enable(names: Names = (), *, exclude: Iterable[str] = (), debug: bool | None
     finally:
         imp.release_lock()
     for name, _ in items:
-        _check_not_imported(name)
+        if name != "*":
+            _check_not_imported(name)
+
+
+def _enable_everything(priority: int) -> None:
+    from . import _stdlib
+    from ._registry import EVERYTHING_EXCLUDES
+
+    st = STATE
+    st.everything = True
+    st.names["*"] = priority
+    if not st.stdlib:
+        st.stdlib = _stdlib.names()
+    st.excluded.update(EVERYTHING_EXCLUDES)
 
 
 def _check_not_imported(name: str) -> None:
@@ -131,6 +165,7 @@ def disable() -> None:
         st = STATE
         st.names.clear()
         st.order.clear()
+        st.everything = False
         st.tops = {record.name.partition(".")[0] for record in st.records.values() if is_lazy(record.module)}
         if not st.tops and st.finder is not None:
             try:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import sys
-from types import FrameType
+TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
+if TYPE_CHECKING:
+    from types import FrameType
 
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # importlib/__init__.py (import_module) and importlib/util.py (find_spec) are

@@ -12,7 +12,10 @@ outer ``try/except`` around an inner ``try/finally`` thus counts, as on 3.10.
 from __future__ import annotations
 
 import sys
-from types import CodeType
+
+TYPE_CHECKING = False  # typing/types cost start-up time; annotations are strings
+if TYPE_CHECKING:
+    from types import CodeType
 
 __all__ = ["guarded"]
 

@@ -9,11 +9,14 @@ the body has run, the real class is put back, so a loaded module costs nothing.
 from __future__ import annotations
 
 import sys
-from types import ModuleType
-from typing import Any, Callable
 
 from . import _run
 from ._state import STATE
+
+ModuleType = type(sys)
+TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 # Read without running the body.  The import system asks for these on every
 # import of a cached module (gh-127036: a second `import x` must not load x), and

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import sys
 from _thread import get_ident
-from typing import Any
 
 from . import _frames, _module
 from ._state import DEFERRED, EAGER, FAILED, MISSING, STATE, Record
 from .loader import DeferringLoader
+
+TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
+if TYPE_CHECKING:
+    from typing import Any
 
 _guarded = None  # lazyimport._guard.guarded, imported on first need
 _bootstrap = sys.modules["_frozen_importlib"]
@@ -41,8 +44,9 @@ class LazyFinder:
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         """Return the real spec with a deferring loader, or None for names we leave alone."""
         st = STATE
-        # Fast path: one set lookup for everything we were not asked about.
-        if fullname.partition(".")[0] not in st.tops:
+        # Fast path: a set lookup or two for everything we were not asked about.
+        top = fullname.partition(".")[0]
+        if top not in st.tops and (not st.everything or top in st.stdlib):
             return None
         me = get_ident()
         finding = st.finding.get(me)
@@ -70,9 +74,11 @@ class LazyFinder:
             reason = f"imported by the body of {st.running[me][-1].name}"
         elif priority is None:
             reason = "excluded"
+        elif st.force_eager:
+            reason = "LAZYIMPORT_EAGER is set"
         else:
             defer, reason, where = self._decide(fullname, sys._getframe(1))
-        if not defer and pending_parent is None and fullname not in st.names:
+        if not defer and pending_parent is None and fullname not in st.names and not st.force_eager:
             return None  # an ordinary import; nothing to guard or report
         record = Record(fullname, DEFERRED if defer else EAGER, priority)
         record.reason = reason

@@ -11,11 +11,14 @@ forwards none of them).
 from __future__ import annotations
 
 import sys
-from types import ModuleType
-from typing import Any
 
 from . import _module, _run
 from ._state import DEFERRED, EAGER, STATE, Record
+
+ModuleType = type(sys)
+TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class DeferringLoader:

@@ -63,7 +63,8 @@ class FakePackages:
 
 
 def run_python(code: str, *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60,
-               check: bool = True, args: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+               check: bool = True, args: list[str] | None = None,
+               flags: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join([str(cwd), str(ROOT)])
     for key in list(full_env):
@@ -71,7 +72,7 @@ def run_python(code: str, *, cwd: Path, env: dict[str, str] | None = None, timeo
             del full_env[key]
     full_env.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *(args or [])],
+        [sys.executable, *(flags or []), "-c", textwrap.dedent(code), *(args or [])],
         cwd=str(cwd), env=full_env, capture_output=True, text=True, timeout=timeout,
     )
     if check and proc.returncode != 0:

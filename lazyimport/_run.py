@@ -159,6 +159,7 @@ def run(record: Record, trigger: str) -> None:
     stack = STATE.running.setdefault(me, [])
     stack.append(record)
     STATE.trace(f"running {record.name} ({trigger})")
+    STATE.notify(record)
     # While the body runs, another thread's `import x` must wait for it: the
     # import fast path (import.c) only waits when __spec__._initializing is set.
     _stash_children(record)
@@ -218,6 +219,7 @@ def _finish(record: Record) -> None:
     record.owner = None
     record.state = LOADED  # last: other threads test it without the lock
     STATE.trace(f"loaded {name} in {record.wall:.4f}s")
+    STATE.notify(record)
 
 
 def _stash_children(record: Record) -> None:
@@ -307,6 +309,7 @@ def _fail(record: Record, exc: BaseException, deferred: bool) -> BaseException:
     if isinstance(parent, ModuleType) and _module_dict(parent).get(child) is module:
         del _module_dict(parent)[child]
     STATE.trace(f"failed {name}: {record.error}")
+    STATE.notify(record)
     if not deferred:
         return exc  # an eager import fails exactly as without lazyimport
     note = (

@@ -7,6 +7,7 @@ from time import perf_counter
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
     from types import ModuleType
+    from typing import Callable
 
     from .finder import LazyFinder
 
@@ -99,6 +100,9 @@ class State:
         self.finder = None
         self.debug = False
         self.warned: set[str] = set()
+        # Called with a Record after each change of its state (publishing,
+        # post-load hooks, prefetch progress).  Never with a lock of ours held.
+        self.listeners: list[Callable[[Record], None]] = []
 
     def wants(self, name: str) -> int | None:
         """Return the priority if *name* falls under the configuration, else None."""
@@ -117,6 +121,14 @@ class State:
         if self.everything and probe not in self.stdlib:
             return self.names.get("*", DEFAULT_PRIORITY)
         return None
+
+    def notify(self, record: Record) -> None:
+        """Tell the listeners that *record* changed; a listener's error never escapes."""
+        for listener in list(self.listeners):
+            try:
+                listener(record)
+            except Exception as exc:  # a status consumer must never break an import
+                self.trace(f"listener {listener!r} failed: {type(exc).__name__}: {exc}")
 
     def trace(self, message: str) -> None:
         if self.debug:

@@ -84,6 +84,7 @@ class DeferringLoader:
             record.reason = record.reason or "could not be deferred"
         _run.run(record, record.reason or "eager")
         record.state = EAGER  # ran to the end; it was never deferred
+        STATE.notify(record)
 
 
 def _point_at_real_loader(spec: Any, module: ModuleType, wrapper: DeferringLoader) -> None:
@@ -129,4 +130,5 @@ def _make_lazy(module: ModuleType, spec: Any, record: Record) -> bool:
     STATE.tops.add(name.partition(".")[0])
     record.state = DEFERRED
     STATE.trace(f"deferred {name} (imported at {record.site})")
+    STATE.notify(record)
     return True

@@ -10,8 +10,10 @@ importlib.util, no importlib.metadata).
 """
 from __future__ import annotations
 
-from ._api import LazyImportWarning, disable, enable, is_lazy
+from ._api import LazyImportWarning, disable, enable, is_lazy, prefetch, stop_prefetch, wait
 from .status import status
 
-__all__ = ["LazyImportWarning", "disable", "enable", "is_lazy", "status"]
+__all__ = [
+    "LazyImportWarning", "disable", "enable", "is_lazy", "prefetch", "status", "stop_prefetch", "wait",
+]
 __version__ = "0.1.0"

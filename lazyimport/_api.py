@@ -66,7 +66,7 @@ def _warn(message: str) -> None:
 
 def enable(
     names: Names = (), *, exclude: Iterable[str] = (), debug: bool | None = None,
-    eager: bool | None = None,
+    eager: bool | None = None, prefetch: bool | str = False,
 ) -> None:
     """Defer the imports of *names* (and their submodules) until first use.
 
@@ -76,7 +76,11 @@ def enable(
     imported cannot be deferred: it warns once and stays eager.  *exclude*
     takes dotted names (``pygments.lexers`` leaves the rest of pygments lazy).
     *eager* (``LAZYIMPORT_EAGER``) keeps the bookkeeping but defers nothing.
+    *prefetch* starts the background prefetcher for these names: ``True`` for
+    those the app imports, ``"all"`` also for those it never imports.
     """
+    if prefetch not in (False, True, "all"):
+        raise ValueError(f"prefetch must be False, True or 'all', not {prefetch!r}")
     items = normalise(names)
     excluded = [name for name, _ in normalise(list(exclude))]
     imp = _imp_lock()
@@ -110,6 +114,10 @@ def enable(
     for name, _ in items:
         if name != "*":
             _check_not_imported(name)
+    if prefetch:
+        from . import _prefetch
+
+        _prefetch.get().add([name for name, _ in items], unimported=prefetch == "all")
 
 
 def _enable_everything(priority: int) -> None:
@@ -152,6 +160,43 @@ def _install() -> Any:
     return finder
 
 
+def prefetch(names: Iterable[str] | None = None, *, all: bool = False) -> None:  # noqa: A002
+    """Run deferred modules in the background, highest priority (1) first.
+
+    *names* defaults to every configured name.  A configured module the app
+    has not imported is prefetched only if it is named here explicitly or
+    *all* is true; the others wait until the app imports them.  Starts one
+    daemon thread (the first call imports threading).
+    """
+    from . import _prefetch
+
+    st = STATE
+    if names is None:
+        chosen = [name for name in st.order if name != "*"]
+        if st.everything:
+            chosen += [r.name for r in list(st.records.values()) if r.parent is None and r.name not in st.names]
+        unimported = all
+    else:
+        chosen = [name for name, _ in normalise(list(names))]
+        for name in chosen:
+            if name not in st.names and st.wants(name) is None:
+                raise ValueError(f"{name!r} is not configured for lazy import; enable() it first")
+        unimported = True
+    _prefetch.get().add(chosen, unimported)
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Block until every queued prefetch finished; return False on timeout."""
+    prefetcher = STATE.prefetcher
+    return True if prefetcher is None else bool(prefetcher.wait(timeout))
+
+
+def stop_prefetch(wait: bool = True, timeout: float | None = None) -> bool:  # noqa: A002
+    """Stop the prefetcher after the module it is running; True once it stopped."""
+    prefetcher = STATE.prefetcher
+    return True if prefetcher is None else bool(prefetcher.stop(wait, timeout))
+
+
 def disable() -> None:
     """Stop deferring new imports; modules already deferred keep working.
 
@@ -159,6 +204,7 @@ def disable() -> None:
     yet: then it stays, with nothing configured, only so that the submodules of
     such a package still run after it (parents first).
     """
+    stop_prefetch(wait=True, timeout=10.0)
     imp = _imp_lock()
     imp.acquire_lock()
     try:

@@ -46,12 +46,22 @@ def boot() -> None:
 def apply(settings: object) -> None:
     from . import _api
     from ._config import Settings
+    from ._state import STATE
 
     assert isinstance(settings, Settings)
     _api.enable(
         settings.names, exclude=settings.exclude, debug=settings.debug or None,
-        eager=settings.eager,
+        eager=settings.eager, prefetch=bool(settings.prefetch),
     )
+    if settings.publish:
+        from . import _publish
+
+        try:
+            path = _publish.start()
+        except _publish.PublishError as exc:
+            _say(f"LAZYIMPORT_PUBLISH: not publishing: {exc}")
+        else:
+            STATE.trace(f"publishing status to {path}")
     if settings.report:
         import atexit
 

@@ -11,6 +11,9 @@ _OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # importlib/__init__.py (import_module) and importlib/util.py (find_spec) are
 # part of the machinery, not importers.
 _IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
+# A thread's bootstrap frames are not an importer: past them there is none
+# (the prefetch thread's own imports).
+_THREADING = os.path.join(os.path.dirname(os.__file__), "threading.py")
 _FIND_SPEC_CODE = sys.modules["_frozen_importlib"]._find_spec.__code__
 
 
@@ -19,6 +22,7 @@ def _machinery(filename: str) -> bool:
         filename.startswith("<frozen importlib")
         or filename.startswith(_IMPORTLIB_DIR)
         or filename.startswith(_OWN_DIR)
+        or filename == _THREADING
     )
 
 

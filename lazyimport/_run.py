@@ -123,6 +123,8 @@ def load(record: Record, trigger: str | None) -> None:
     state = record.state
     if state is LOADED or (state is LOADING and record.owner == get_ident()):
         return
+    if record.raise_next:
+        _raise_background_failure(record)
     if trigger is None:
         trigger = "first use at " + _frames.caller_site(2)
     parent = record.parent
@@ -139,6 +141,8 @@ def load(record: Record, trigger: str | None) -> None:
     try:
         if record.state is LOADED or (record.state is LOADING and record.owner == get_ident()):
             return
+        if record.raise_next:
+            _raise_background_failure(record)
         if record.state is FAILED and not _prepare_retry(record):
             return
         run(record, trigger)
@@ -173,10 +177,10 @@ def run(record: Record, trigger: str) -> None:
         _end(record, stack, me, start)
         spec._initializing = was_initializing
         _unstash_children(record)
-        err = _fail(record, exc, deferred)
-        if err is exc:
+        raised = _fail(record, exc, deferred)
+        if raised is exc:
             raise  # unchanged: same type, message and traceback as eagerly
-        raise err from exc
+        raise raised from exc
     _end(record, stack, me, start)
     spec._initializing = was_initializing
     _finish(record)
@@ -290,10 +294,26 @@ def _bind_on_parent(name: str, value: Any, parent: Any = None) -> None:
 def _fail(record: Record, exc: BaseException, deferred: bool) -> BaseException:
     """Record the failure, undo the import as eagerly, and return what to raise."""
     name = record.name
+    raised = exc
+    if deferred:
+        note = (
+            f"lazyimport: the body of deferred module {name!r} (imported at {record.site}) "
+            f"raised at its {record.trigger}"
+        )
+        if isinstance(exc, AttributeError):
+            # An AttributeError escaping a body at first use would read as "no
+            # such attribute": hasattr()/getattr(m, x, None) would swallow a
+            # broken import (r12).  Raise it as the import failure it is.
+            raised = ImportError(f"deferred module {name!r} failed to import: {type(exc).__name__}: {exc}", name=name)
+            raised.__cause__ = exc
+        _add_note(raised, note)
     record.state = FAILED
     record.owner = None
-    record.exception = exc
-    record.error = f"{type(exc).__name__}: {exc}"
+    record.exception = raised
+    record.error = f"{type(raised).__name__}: {raised}"
+    # A failure in the prefetch thread is raised in the app thread that uses
+    # the module next (set under the module lock: that thread is waiting on it).
+    record.raise_next = bool(record.trigger and record.trigger.startswith("prefetch"))
     # Eagerly, a failed module leaves sys.modules (so the next import retries),
     # its submodules were never imported, and its parent never got the attribute.
     module = record.module
@@ -310,21 +330,7 @@ def _fail(record: Record, exc: BaseException, deferred: bool) -> BaseException:
         del _module_dict(parent)[child]
     STATE.trace(f"failed {name}: {record.error}")
     STATE.notify(record)
-    if not deferred:
-        return exc  # an eager import fails exactly as without lazyimport
-    note = (
-        f"lazyimport: the body of deferred module {name!r} (imported at {record.site}) "
-        f"raised at its {record.trigger}"
-    )
-    if isinstance(exc, AttributeError):
-        # An AttributeError escaping a body at first use would read as "no such
-        # attribute": hasattr()/getattr(m, x, None) would swallow a broken import
-        # (r12).  Raise it as the import failure it is, caused by the original.
-        err = ImportError(f"deferred module {name!r} failed to import: {type(exc).__name__}: {exc}", name=name)
-        _add_note(err, note)
-        return err
-    _add_note(exc, note)
-    return exc
+    return raised
 
 
 def _add_note(exc: BaseException, note: str) -> None:
@@ -359,6 +365,34 @@ def _prepare_retry(record: Record) -> bool:
         sys.modules[record.name] = module
         _bind_on_parent(record.name, module)
     return True
+
+
+def _raise_background_failure(record: Record) -> None:
+    # The body failed in the prefetch thread: the first app thread to use the
+    # module gets that very exception (type, message, the body's frames);
+    # later uses retry, as a new import would.
+    exc = record.exception
+    record.raise_next = False
+    if exc is not None:
+        raise exc
+
+
+def reset_after_fork(record: Record) -> None:
+    """In a forked child: put back a module whose body a vanished thread was running."""
+    module = record.module
+    if module is None or record.initial is None:
+        return
+    namespace = _module_dict(module)
+    namespace.clear()
+    namespace.update(record.initial)
+    record.state = DEFERRED
+    record.owner = None
+    STATE.running.clear()
+    STATE.finding.clear()
+    spec = record.spec
+    if spec is not None:
+        spec._initializing = False
+    sys.modules[record.name] = module
 
 
 def _thread_name() -> str:

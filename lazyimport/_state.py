@@ -7,7 +7,7 @@ from time import perf_counter
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
     from types import ModuleType
-    from typing import Callable
+    from typing import Any, Callable
 
     from .finder import LazyFinder
 
@@ -30,7 +30,7 @@ class Record:
         "name", "state", "priority", "reason", "spec", "module", "loader",
         "real_class", "initial", "parent", "children", "site", "owner",
         "replacement", "created", "started", "finished", "wall", "nested",
-        "thread", "trigger", "error", "exception", "bindings", "stashed",
+        "thread", "trigger", "error", "exception", "bindings", "stashed", "raise_next",
     )
 
     def __init__(self, name: str, state: str, priority: int | None = None) -> None:
@@ -49,6 +49,8 @@ class Record:
         # its namespace (short name -> Record) so the body sees what it would
         # see eagerly.
         self.stashed: dict[str, Record] | None = None
+        # Failed in the background: the next use raises this very exception.
+        self.raise_next = False
         self.site: str | None = None  # where the deferred import statement was
         self.owner: int | None = None  # thread running the body
         self.replacement: Any = None  # what the body put in sys.modules instead
@@ -97,6 +99,7 @@ class State:
         self.stdlib: frozenset[str] = frozenset()
         self.force_eager = False  # LAZYIMPORT_EAGER: go through the motions, defer nothing
         self.enabled_at: float | None = None
+        self.prefetcher: Any = None  # _prefetch.Prefetcher, once prefetch is asked for
         self.finder = None
         self.debug = False
         self.warned: set[str] = set()

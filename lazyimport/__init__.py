@@ -6,7 +6,8 @@
     torch.tensor([1.0])   # first real use: torch runs now
 
 ``import lazyimport`` itself imports nothing heavy (no threading, no rich, no
-importlib.util, no importlib.metadata).
+typing, no importlib.util, no importlib.metadata); the explicit API below is
+loaded on first access.
 """
 from __future__ import annotations
 
@@ -14,6 +15,34 @@ from ._api import LazyImportWarning, disable, enable, is_lazy, prefetch, stop_pr
 from .status import status
 
 __all__ = [
-    "LazyImportWarning", "disable", "enable", "is_lazy", "prefetch", "status", "stop_prefetch", "wait",
+    "LazyImportWarning", "disable", "enable", "is_available", "is_lazy", "lazy_attr",
+    "lazy_module", "prefetch", "resolve", "status", "stop_prefetch", "wait", "when_loaded",
 ]
 __version__ = "0.1.0"
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._available import is_available
+    from ._explicit import lazy_attr, lazy_module, resolve
+    from ._hooks import when_loaded
+
+_LATER = {
+    "lazy_module": "_explicit", "lazy_attr": "_explicit", "resolve": "_explicit",
+    "when_loaded": "_hooks", "is_available": "_available",
+}
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562: the explicit API costs nothing until it is used.
+    where = _LATER.get(name)
+    if where is None:
+        raise AttributeError(f"module 'lazyimport' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LATER))

@@ -93,6 +93,7 @@ def enable(
             st.force_eager = eager
         if st.enabled_at is None:
             st.enabled_at = perf_counter()
+        st.lazy_modules_attribute = True
         for name in excluded:
             st.excluded.add(name)
         for name, priority in items:
@@ -212,7 +213,9 @@ def disable() -> None:
         st.names.clear()
         st.order.clear()
         st.everything = False
+        st.lazy_modules_attribute = False
         st.tops = {record.name.partition(".")[0] for record in st.records.values() if is_lazy(record.module)}
+        st.tops.update(name.partition(".")[0] for name in st.hooked)
         if not st.tops and st.finder is not None:
             try:
                 sys.meta_path.remove(st.finder)

@@ -227,22 +227,33 @@ def _forget_unfinished(record: Record) -> None:
         _run.reset_after_fork(record)
 
 
+_hooks_registered = False  # process-wide hooks act on whatever STATE.prefetcher is
+
+
 def get() -> Prefetcher:
     prefetcher = STATE.prefetcher
     if prefetcher is None:
+        _register_process_hooks()
         prefetcher = STATE.prefetcher = Prefetcher()
         STATE.listeners.append(_on_change)
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(
-                before=lambda: _each(Prefetcher.before_fork),
-                after_in_parent=lambda: _each(Prefetcher.after_fork_in_parent),
-                after_in_child=lambda: _each(Prefetcher.after_fork_in_child),
-            )
-        # Stop taking new modules once the interpreter starts to exit.
-        register = getattr(threading, "_register_atexit", None)
-        if register is not None:
-            register(lambda: _each(lambda p: p.stop(False, None)))
     return prefetcher
+
+
+def _register_process_hooks() -> None:
+    global _hooks_registered
+    if _hooks_registered:
+        return
+    _hooks_registered = True
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(
+            before=lambda: _each(Prefetcher.before_fork),
+            after_in_parent=lambda: _each(Prefetcher.after_fork_in_parent),
+            after_in_child=lambda: _each(Prefetcher.after_fork_in_child),
+        )
+    # Stop taking new modules once the interpreter starts to exit.
+    register = getattr(threading, "_register_atexit", None)
+    if register is not None:
+        register(lambda: _each(lambda p: p.stop(False, None)))
 
 
 def _each(method) -> None:  # type: ignore[no-untyped-def]

@@ -98,6 +98,11 @@ class State:
         self.everything = False
         self.stdlib: frozenset[str] = frozenset()
         self.force_eager = False  # LAZYIMPORT_EAGER: go through the motions, defer nothing
+        # Honour PEP 810's __lazy_modules__ in importing modules (once enabled).
+        self.lazy_modules_attribute = False
+        # Names with when_loaded() callbacks: seen by the finder even if not deferred.
+        self.hooked: set[str] = set()
+        self.callbacks: dict[str, list[Callable[[Any], Any]]] = {}  # when_loaded()
         self.enabled_at: float | None = None
         self.prefetcher: Any = None  # _prefetch.Prefetcher, once prefetch is asked for
         self.finder = None

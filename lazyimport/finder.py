@@ -30,6 +30,30 @@ def _pending_parent(name: str) -> Record | None:
     return None
 
 
+def _listed_in_lazy_modules(fullname: str) -> int | None:
+    """PEP 810's spelling: the importing module lists *fullname* in ``__lazy_modules__``.
+
+    Python 3.15 defers such imports natively and older Pythons ignore the
+    attribute; with lazyimport enabled, 3.9-3.14 defer them too.  A listed
+    ``a.b`` also defers its package ``a`` when this module imports it.
+    """
+    frame = _frames.importer(sys._getframe(2))
+    if frame is None:
+        return None
+    listed = frame.f_globals.get("__lazy_modules__")
+    if listed is None:
+        return None
+    try:
+        if fullname in listed:
+            return STATE.names.get(fullname, 3)
+        prefix = fullname + "."
+        if any(isinstance(name, str) and name.startswith(prefix) for name in listed):
+            return 3
+    except Exception:  # any container is allowed; a broken one just does not apply
+        return None
+    return None
+
+
 def _importing() -> bool:
     """Tell whether find_spec was called by an import (not importlib.util.find_spec)."""
     try:
@@ -46,15 +70,24 @@ class LazyFinder:
         st = STATE
         # Fast path: a set lookup or two for everything we were not asked about.
         top = fullname.partition(".")[0]
+        priority: int | None = None
         if top not in st.tops and (not st.everything or top in st.stdlib):
-            return None
+            if not st.lazy_modules_attribute:
+                return None
+            priority = _listed_in_lazy_modules(fullname)
+            if priority is None:
+                return None
         me = get_ident()
         finding = st.finding.get(me)
         if finding is not None and fullname in finding:
             return None  # re-entered through a finder that delegates to importlib.util.find_spec
-        priority = st.wants(fullname)
+        if priority is None:
+            priority = st.wants(fullname)
+            if priority is None and st.lazy_modules_attribute:
+                priority = _listed_in_lazy_modules(fullname)
         pending_parent = _pending_parent(fullname)
-        if priority is None and pending_parent is None:
+        hooked = fullname in st.hooked
+        if priority is None and pending_parent is None and not hooked:
             return None  # excluded, and its package is not deferred
         defer = False
         reason: str | None = None
@@ -73,12 +106,12 @@ class LazyFinder:
             # own order and side effects stay as they are eagerly.
             reason = f"imported by the body of {st.running[me][-1].name}"
         elif priority is None:
-            reason = "excluded"
+            reason = "has a when_loaded() hook" if hooked else "excluded"
         elif st.force_eager:
             reason = "LAZYIMPORT_EAGER is set"
         else:
             defer, reason, where = self._decide(fullname, sys._getframe(1))
-        if not defer and pending_parent is None and fullname not in st.names and not st.force_eager:
+        if not defer and pending_parent is None and fullname not in st.names and not st.force_eager and not hooked:
             return None  # an ordinary import; nothing to guard or report
         record = Record(fullname, DEFERRED if defer else EAGER, priority)
         record.reason = reason

@@ -44,6 +44,12 @@ def called_by_finder(frame: FrameType) -> bool:
     return back is not None and back.f_code is _FIND_SPEC_CODE
 
 
+def is_runpy(frame: FrameType) -> bool:
+    """Tell whether *frame* is runpy's (a file up to 3.10, frozen from 3.11)."""
+    filename = frame.f_code.co_filename
+    return filename == "<frozen runpy>" or filename.endswith(os.sep + "runpy.py")
+
+
 def site(frame: FrameType | None) -> str:
     if frame is None:
         return "<unknown>"

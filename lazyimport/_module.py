@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from . import _run
-from ._state import STATE
+from ._state import LOADING, STATE
 
 ModuleType = type(sys)
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
@@ -69,9 +69,13 @@ def _make_lazy_class(real: type) -> type:
         return _run.touch(self, record, name, base_get)
 
     def __setattr__(self: ModuleType, name: str, value: Any) -> None:
-        # Writes do not run the body (importlib binds submodules on a lazy parent,
-        # mock and monkeypatch write after reading); the body may overwrite them
-        # later, exactly as it would have overwritten them eagerly.
+        # Writes do not run the body.  importlib binds submodules on a lazy
+        # parent (see _run._stash_children); any other write made before the
+        # body ran is put back after it, since eagerly it would come after.
+        record = STATE.by_id.get(id(self))
+        if record is not None and record.initial is not None and record.state is not LOADING:
+            if sys.modules.get(f"{record.name}.{name}") is not value:
+                record.writes[name] = value
         base_set(self, name, value)
 
     def __delattr__(self: ModuleType, name: str) -> None:

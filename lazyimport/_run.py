@@ -100,10 +100,18 @@ def on_import_of_cached(spec: Any) -> None:
     module that is still deferred, that module runs now, where the eager
     import would have run it.
     """
-    if STATE.running.get(get_ident()):
-        record = STATE.by_spec.get(id(spec))
-        if record is not None and (record.state is DEFERRED or record.state is FAILED):
-            load(record, f"imported by the body of {STATE.running[get_ident()][-1].name}")
+    record = STATE.by_spec.get(id(spec))
+    if record is None or (record.state is not DEFERRED and record.state is not FAILED):
+        return
+    running = STATE.running.get(get_ident())
+    if running:
+        load(record, f"imported by the body of {running[-1].name}")
+        return
+    frame = _frames.importer(sys._getframe(1))
+    if frame is not None and _frames.is_runpy(frame):
+        # `python -m pkg.tool` after pkg was deferred: runpy imports the package
+        # to run its submodule, and eagerly the package has run by then.
+        load(record, "imported by runpy (python -m)")
 
 
 def ensure_parent(name: str) -> None:
@@ -167,6 +175,7 @@ def run(record: Record, trigger: str) -> None:
     # While the body runs, another thread's `import x` must wait for it: the
     # import fast path (import.c) only waits when __spec__._initializing is set.
     _stash_children(record)
+    _hide_writes(record)
     was_initializing = getattr(spec, "__dict__", {}).get("_initializing", False)
     spec._initializing = True
     deferred = type(module) in _module.LAZY_TYPES
@@ -206,6 +215,9 @@ def _finish(record: Record) -> None:
         spec.__class__ = type(spec).__mro__[1]
     final = sys.modules.get(name)
     lazy = _module.lazy_class(record.real_class) if record.real_class else None
+    # Before the class goes back (other threads then read without us):
+    # writes made before the body ran come after it, as eagerly.
+    _reapply_writes(record, final if final is not None else module)
     if final is not None and final is not module and type(module) is lazy:
         # The body put another object in sys.modules (pygments.lexers,
         # cryptography's deprecation wrapper): old references must see it, and
@@ -224,6 +236,29 @@ def _finish(record: Record) -> None:
     record.state = LOADED  # last: other threads test it without the lock
     STATE.trace(f"loaded {name} in {record.wall:.4f}s")
     STATE.notify(record)
+
+
+def _hide_writes(record: Record) -> None:
+    # The body must start from the namespace importlib made, as eagerly.
+    if record.writes and record.initial is not None:
+        namespace = _module_dict(record.module)
+        for name in record.writes:
+            if name in record.initial:
+                namespace[name] = record.initial[name]
+            else:
+                namespace.pop(name, None)
+
+
+def _reapply_writes(record: Record, namespace: Any) -> None:
+    writes, record.writes = record.writes, {}
+    for name, value in writes.items():
+        try:
+            if isinstance(namespace, ModuleType):
+                _module_dict(namespace)[name] = value
+            else:
+                setattr(namespace, name, value)
+        except Exception:
+            pass
 
 
 def _stash_children(record: Record) -> None:

@@ -31,6 +31,7 @@ class Record:
         "real_class", "initial", "parent", "children", "site", "owner",
         "replacement", "created", "started", "finished", "wall", "nested",
         "thread", "trigger", "error", "exception", "bindings", "stashed", "raise_next",
+        "writes",
     )
 
     def __init__(self, name: str, state: str, priority: int | None = None) -> None:
@@ -51,6 +52,8 @@ class Record:
         self.stashed: dict[str, Record] | None = None
         # Failed in the background: the next use raises this very exception.
         self.raise_next = False
+        # Attributes set on the module before its body ran, re-applied after it.
+        self.writes: dict[str, Any] = {}
         self.site: str | None = None  # where the deferred import statement was
         self.owner: int | None = None  # thread running the body
         self.replacement: Any = None  # what the body put in sys.modules instead

@@ -152,7 +152,7 @@ class LazyFinder:
         if _frames.called_by_finder(frame):
             return False, "another import hook ahead of lazyimport runs it", where
         code = frame.f_code
-        if code.co_filename.endswith("runpy.py"):
+        if _frames.is_runpy(frame):
             # `python -m pkg.tool` imports pkg first; eagerly, so the package is
             # initialised before its __main__ runs, as without lazyimport.
             return False, "imported by runpy (python -m)", where

@@ -109,14 +109,18 @@ def test_mock_patch_of_a_deferred_module_attribute(fake):
     assert fake.runs() == ["pkg"]
 
 
-def test_write_before_use_is_kept_unless_body_rebinds(fake):
-    fake.write(PKG)
+def test_write_before_use_wins_over_the_body_as_eagerly(fake):
+    # Eagerly the body runs at import and a later write wins; lazily the write
+    # comes first, so it is hidden from the body and put back after it.
+    fake.write({"pkg/__init__.py": "SEEN = globals().get('VALUE', 'unset')\nVALUE = 1\n"})
     lazyimport.enable(["pkg"])
     import pkg
 
-    pkg.EXTRA = "set before the body ran"
+    pkg.VALUE = "written before the body ran"
+    pkg.EXTRA = "new name"
     assert fake.runs() == []
-    assert pkg.EXTRA == "set before the body ran" and pkg.VALUE == 1
+    assert pkg.SEEN == "unset"  # the body did not see the write
+    assert pkg.VALUE == "written before the body ran" and pkg.EXTRA == "new name"
 
 
 def test_parent_attribute_after_load(fake):

@@ -105,7 +105,10 @@ def on_import_of_cached(spec: Any) -> None:
         return
     running = STATE.running.get(get_ident())
     if running:
-        load(record, f"imported by the body of {running[-1].name}")
+        # With `*`, a body's import of another package's deferred module is
+        # itself deferred (see finder), so it does not run that module.
+        if not STATE.everything or record.name.partition(".")[0] == running[-1].name.partition(".")[0]:
+            load(record, f"imported by the body of {running[-1].name}")
         return
     frame = _frames.importer(sys._getframe(1))
     if frame is not None and _frames.is_runpy(frame):

@@ -54,6 +54,10 @@ def _listed_in_lazy_modules(fullname: str) -> int | None:
     return None
 
 
+def _other_package(fullname: str, running: Record) -> bool:
+    return fullname.partition(".")[0] != running.name.partition(".")[0]
+
+
 def _importing() -> bool:
     """Tell whether find_spec was called by an import (not importlib.util.find_spec)."""
     try:
@@ -101,10 +105,13 @@ class LazyFinder:
             if spec is not None and spec.loader is not None:
                 spec.loader = DeferringLoader(spec.loader, existing, False)
             return spec
-        if st.running.get(me):
+        running = st.running.get(me)
+        if running and not (st.everything and _other_package(fullname, running[-1])):
             # Imports made by a running body are ordinary imports: the package's
-            # own order and side effects stay as they are eagerly.
-            reason = f"imported by the body of {st.running[me][-1].name}"
+            # own order and side effects stay as they are eagerly.  (With `*`,
+            # PEP 690's experience, a body's imports of *other* packages are
+            # deferred too; its own package's stay ordinary.)
+            reason = f"imported by the body of {running[-1].name}"
         elif priority is None:
             reason = "has a when_loaded() hook" if hooked else "excluded"
         elif st.force_eager:

@@ -131,3 +131,29 @@ def test_already_imported_name_warns_once(fake):
         warnings.simplefilter("error")
         lazyimport.enable(["early"])  # no second warning
     assert lazyimport.status()["packages"]["early"]["status"] == "eager"
+
+
+def test_star_mode_defers_other_packages_imported_by_a_body(fake):
+    # LAZYIMPORT=*: a body's imports of other packages are deferred too (PEP
+    # 690's experience); its own package's imports stay ordinary.
+    fake.write({
+        "apkg/__init__.py": "from . import own\nimport bpkg\nX = 1\n",
+        "apkg/own.py": "",
+        "bpkg/__init__.py": "Y = 2\n",
+    })
+    lazyimport.enable(["*"])
+    import apkg
+
+    assert apkg.X == 1
+    assert fake.runs() == ["apkg", "apkg.own"]
+    assert lazyimport.is_lazy(sys.modules["bpkg"])
+    assert apkg.bpkg.Y == 2 and fake.runs() == ["apkg", "apkg.own", "bpkg"]
+
+
+def test_named_mode_keeps_a_body_s_imports_ordinary(fake):
+    fake.write({"apkg/__init__.py": "import bpkg\nX = 1\n", "bpkg/__init__.py": "Y = 2\n"})
+    lazyimport.enable(["apkg", "bpkg"])
+    import apkg
+
+    assert apkg.X == 1 and fake.runs() == ["apkg", "bpkg"]
+    assert lazyimport.status()["packages"]["bpkg"]["reason"] == "imported by the body of apkg"

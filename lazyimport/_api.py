@@ -66,7 +66,7 @@ def _warn(message: str) -> None:
 
 def enable(
     names: Names = (), *, exclude: Iterable[str] = (), debug: bool | None = None,
-    eager: bool | None = None, prefetch: bool | str = False,
+    eager: bool | None = None, prefetch: bool | str = False, publish: bool = False,
 ) -> None:
     """Defer the imports of *names* (and their submodules) until first use.
 
@@ -78,6 +78,8 @@ def enable(
     *eager* (``LAZYIMPORT_EAGER``) keeps the bookkeeping but defers nothing.
     *prefetch* starts the background prefetcher for these names: ``True`` for
     those the app imports, ``"all"`` also for those it never imports.
+    *publish* writes the status to a per-user file for ``python -m lazyimport
+    status --pid`` (as ``LAZYIMPORT_PUBLISH=1`` does).
     """
     if prefetch not in (False, True, "all"):
         raise ValueError(f"prefetch must be False, True or 'all', not {prefetch!r}")
@@ -119,6 +121,13 @@ def enable(
         from . import _prefetch
 
         _prefetch.get().add([name for name, _ in items], unimported=prefetch == "all")
+    if publish:
+        from . import _publish
+
+        try:
+            _publish.start()
+        except _publish.PublishError as exc:  # a diagnostic must never stop the app
+            _warn(f"lazyimport: not publishing the status: {exc}")
 
 
 def _enable_everything(priority: int) -> None:

@@ -107,8 +107,12 @@ def isolated_import_state() -> Iterator[None]:
     finally:
         lazyimport.disable()
         STATE._reset()
+        # lazyimport's own modules stay: dropping one imported during the test
+        # would leave the package attribute pointing at a copy nobody else uses.
+        own = {n: m for n, m in sys.modules.items() if n == "lazyimport" or n.startswith("lazyimport.")}
         sys.modules.clear()
         sys.modules.update(modules)
+        sys.modules.update(own)
         sys.path[:] = path
         sys.meta_path[:] = meta_path
         sys.path_hooks[:] = path_hooks

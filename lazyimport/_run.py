@@ -103,6 +103,11 @@ def on_import_of_cached(spec: Any) -> None:
     record = STATE.by_spec.get(id(spec))
     if record is None or (record.state is not DEFERRED and record.state is not FAILED):
         return
+    # Frames: 0 here, 1 the spec's _initializing getter, 2 whoever read it.
+    if not _import_statement_reads(sys._getframe(2)):
+        # The same read builds AttributeError messages ("partially initialized
+        # module ...") of module_getattro: hasattr(m, "x") is no import.
+        return
     running = STATE.running.get(get_ident())
     if running:
         # With `*`, a body's import of another package's deferred module is
@@ -115,6 +120,24 @@ def on_import_of_cached(spec: Any) -> None:
         # `python -m pkg.tool` after pkg was deferred: runpy imports the package
         # to run its submodule, and eagerly the package has run by then.
         load(record, "imported by runpy (python -m)")
+
+
+# import.c reads __spec__._initializing while executing IMPORT_NAME (hard-coded:
+# importing `opcode` costs start-up time; tests check them against opcode.opmap).
+IMPORT_NAME, EXTENDED_ARG = (75, 71) if sys.version_info >= (3, 13) else (108, 144)
+_FIND_AND_LOAD = _bootstrap._find_and_load.__code__
+
+
+def _import_statement_reads(frame: Any) -> bool:
+    """Tell whether *frame* reads a spec because it is importing (not probing)."""
+    code = frame.f_code
+    if code is _FIND_AND_LOAD:  # importlib's own check (import_module, fromlist), 3.11+
+        return True
+    raw = code.co_code
+    at = frame.f_lasti
+    while 0 <= at < len(raw) and raw[at] == EXTENDED_ARG:  # 3.9/3.10 point at the prefix
+        at += 2
+    return 0 <= at < len(raw) and raw[at] == IMPORT_NAME
 
 
 def ensure_parent(name: str) -> None:
@@ -218,8 +241,11 @@ def _finish(record: Record) -> None:
         spec.__class__ = type(spec).__mro__[1]
     final = sys.modules.get(name)
     lazy = _module.lazy_class(record.real_class) if record.real_class else None
-    # Before the class goes back (other threads then read without us):
-    # writes made before the body ran come after it, as eagerly.
+    # Before the class goes back (other threads then read without us): the
+    # submodules hidden while the body ran are bound again, and writes made
+    # before the body ran come after it, as eagerly.
+    _unstash_children(record)
+    _bind_in_running_parent(record)
     _reapply_writes(record, final if final is not None else module)
     if final is not None and final is not module and type(module) is lazy:
         # The body put another object in sys.modules (pygments.lexers,
@@ -232,8 +258,6 @@ def _finish(record: Record) -> None:
         if type(module) is lazy:  # unless the body set its own __class__ (gh-117182)
             module.__class__ = record.real_class
         STATE.by_id.pop(id(module), None)
-    _unstash_children(record)
-    _bind_in_running_parent(record)
     record.initial = None
     record.owner = None
     record.state = LOADED  # last: other threads test it without the lock
@@ -289,7 +313,7 @@ def _unstash_children(record: Record) -> None:
     namespace = sys.modules.get(record.name)
     if namespace is None:
         namespace = record.module
-    for short, child in stashed.items():
+    for short, child in list(stashed.items()):  # a child thread may pop meanwhile
         if child.state is DEFERRED or not _has(namespace, short):
             _bind_on_parent(child.name, child.module, namespace)
 
@@ -298,9 +322,10 @@ def _bind_in_running_parent(record: Record) -> None:
     # A stashed submodule that ran during its package's body is bound at once,
     # as importlib does right after importing a submodule.
     parent = record.parent
-    if parent is not None and parent.stashed and parent.stashed.get(record.name.rpartition(".")[2]) is record:
-        short = record.name.rpartition(".")[2]
-        del parent.stashed[short]
+    stashed = None if parent is None else parent.stashed  # read once: the parent's thread may clear it
+    short = record.name.rpartition(".")[2]
+    if stashed is not None and stashed.get(short) is record:
+        stashed.pop(short, None)
         namespace = _module_dict(parent.module)
         if short not in namespace:
             namespace[short] = record.module if record.replacement is None else record.replacement

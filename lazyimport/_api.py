@@ -1,6 +1,4 @@
 """enable(), disable(), is_lazy(): switching lazy imports on and off."""
-from __future__ import annotations
-
 import sys
 from time import perf_counter
 from _collections_abc import Mapping
@@ -19,13 +17,13 @@ class LazyImportWarning(UserWarning):
     """Something lazyimport was asked to do could not be done as asked."""
 
 
-def _imp_lock() -> Any:
+def _imp_lock() -> "Any":
     import _imp
 
     return _imp
 
 
-def normalise(names: Names) -> list[tuple[str, int]]:
+def normalise(names: "Names") -> list[tuple[str, int]]:
     """Validate *names* into (name, priority) pairs; raise before changing anything."""
     if isinstance(names, str):
         names = [names]
@@ -65,8 +63,8 @@ def _warn(message: str) -> None:
 
 
 def enable(
-    names: Names = (), *, exclude: Iterable[str] = (), debug: bool | None = None,
-    eager: bool | None = None, prefetch: bool | str = False, publish: bool = False,
+    names: "Names" = (), *, exclude: "Iterable[str]" = (), debug: "bool | None" = None,
+    eager: "bool | None" = None, prefetch: "bool | str" = False, publish: bool = False,
 ) -> None:
     """Defer the imports of *names* (and their submodules) until first use.
 
@@ -159,7 +157,7 @@ def _check_not_imported(name: str) -> None:
             _warn(f"lazyimport: {name!r} was imported before enable(); it stays eager")
 
 
-def _install() -> Any:
+def _install() -> "Any":
     from .finder import LazyFinder
 
     finder = STATE.finder
@@ -170,7 +168,7 @@ def _install() -> Any:
     return finder
 
 
-def prefetch(names: Iterable[str] | None = None, *, all: bool = False) -> None:  # noqa: A002
+def prefetch(names: "Iterable[str] | None" = None, *, all: bool = False) -> None:  # noqa: A002
     """Run deferred modules in the background, highest priority (1) first.
 
     *names* defaults to every configured name.  A configured module the app
@@ -195,13 +193,13 @@ def prefetch(names: Iterable[str] | None = None, *, all: bool = False) -> None: 
     _prefetch.get().add(chosen, unimported)
 
 
-def wait(timeout: float | None = None) -> bool:
+def wait(timeout: "float | None" = None) -> bool:
     """Block until every queued prefetch finished; return False on timeout."""
     prefetcher = STATE.prefetcher
     return True if prefetcher is None else bool(prefetcher.wait(timeout))
 
 
-def stop_prefetch(wait: bool = True, timeout: float | None = None) -> bool:  # noqa: A002
+def stop_prefetch(wait: bool = True, timeout: "float | None" = None) -> bool:  # noqa: A002
     """Stop the prefetcher after the module it is running; True once it stopped."""
     prefetcher = STATE.prefetcher
     return True if prefetcher is None else bool(prefetcher.stop(wait, timeout))
@@ -234,7 +232,7 @@ def disable() -> None:
         imp.release_lock()
 
 
-def is_lazy(module: Any) -> bool:
+def is_lazy(module: "Any") -> bool:
     """Tell whether *module* is deferred: imported, but its body has not run yet."""
     if type(module) not in _module.LAZY_TYPES:
         return False

@@ -131,6 +131,15 @@ def find_pyproject(start: str) -> str | None:
 def read_table(path: str) -> dict[str, Any]:
     """Return ``[tool.lazyimport]`` of *path* (empty if absent)."""
     try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise SettingError(f"{path}: cannot be read: {exc}") from None
+    if b"lazyimport" not in raw:
+        # Most projects' pyproject.toml has no such table: importing and running
+        # a TOML parser (~10 ms) would be start-up time spent on nothing.
+        return {}
+    try:
         import tomllib as toml  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # Python < 3.11
         try:
@@ -138,9 +147,8 @@ def read_table(path: str) -> dict[str, Any]:
         except ImportError:
             raise SettingError(f"{path}: reading it needs Python 3.11+ or the 'tomli' package") from None
     try:
-        with open(path, "rb") as f:
-            data = toml.load(f)
-    except (OSError, ValueError) as exc:
+        data = toml.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise SettingError(f"{path}: cannot be read as TOML: {exc}") from None
     table = data.get("tool", {}).get("lazyimport", {})
     if not isinstance(table, dict):

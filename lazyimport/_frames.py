@@ -1,13 +1,11 @@
 """Finding the frame that asked for an import, past the import machinery."""
-from __future__ import annotations
-
 import os
 import sys
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
     from types import FrameType
 
-_OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+OWN_DIR = _OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # importlib/__init__.py (import_module) and importlib/util.py (find_spec) are
 # part of the machinery, not importers.
 _IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
@@ -26,14 +24,14 @@ def _machinery(filename: str) -> bool:
     )
 
 
-def importer(frame: FrameType | None) -> FrameType | None:
+def importer(frame: "FrameType | None") -> "FrameType | None":
     """Return the first frame at or above *frame* that is not import machinery."""
     while frame is not None and _machinery(frame.f_code.co_filename):
         frame = frame.f_back
     return frame
 
 
-def called_by_finder(frame: FrameType) -> bool:
+def called_by_finder(frame: "FrameType") -> bool:
     """Tell whether *frame* is another meta path finder's find_spec at work.
 
     A finder ahead of us that delegates through importlib.util.find_spec (wrapt's
@@ -44,13 +42,13 @@ def called_by_finder(frame: FrameType) -> bool:
     return back is not None and back.f_code is _FIND_SPEC_CODE
 
 
-def is_runpy(frame: FrameType) -> bool:
+def is_runpy(frame: "FrameType") -> bool:
     """Tell whether *frame* is runpy's (a file up to 3.10, frozen from 3.11)."""
     filename = frame.f_code.co_filename
     return filename == "<frozen runpy>" or filename.endswith(os.sep + "runpy.py")
 
 
-def site(frame: FrameType | None) -> str:
+def site(frame: "FrameType | None") -> str:
     if frame is None:
         return "<unknown>"
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
@@ -65,7 +63,7 @@ def caller_site(depth: int = 1) -> str:
     return site(importer(frame))
 
 
-def module_name_of(frame: FrameType) -> str:
+def module_name_of(frame: "FrameType") -> str:
     """Return the importing module's real name (``__main__`` run by -m has a spec)."""
     g = frame.f_globals
     name = g.get("__name__")

@@ -9,8 +9,6 @@ clean-up after an ``except`` body, generator or inlined-comprehension
 handlers) re-raises, so whatever handles *its* first instruction decides.  An
 outer ``try/except`` around an inner ``try/finally`` thus counts, as on 3.10.
 """
-from __future__ import annotations
-
 import sys
 
 TYPE_CHECKING = False  # typing/types cost start-up time; annotations are strings
@@ -31,10 +29,10 @@ _CACHE_MAX = 256
 # id(code) -> (code, guarded byte spans start0, end0, start1, ..., answers by
 # lasti).  Keyed by id: hashing a code object hashes co_consts recursively.
 # Holding `code` pins the id while the entry lives.
-_cache: dict[int, tuple[CodeType, tuple[int, ...], dict[int, bool]]] = {}
+_cache: "dict[int, tuple[CodeType, tuple[int, ...], dict[int, bool]]]" = {}
 
 
-def _lookup(code: CodeType, lasti: int) -> bool:
+def _lookup(code: "CodeType", lasti: int) -> bool:
     """True if the instruction at byte offset *lasti* (``frame.f_lasti``) of
     *code* is protected by an except-bearing ``try`` or a ``with`` block.
     (This is :func:`guarded` on 3.9/3.10.)"""
@@ -52,7 +50,7 @@ def _lookup(code: CodeType, lasti: int) -> bool:
 
 if sys.version_info >= (3, 11):
 
-    def guarded(code: CodeType, lasti: int) -> bool:
+    def guarded(code: "CodeType", lasti: int) -> bool:
         """As :func:`_lookup`; code without any try/with costs one attribute test."""
         return _lookup(code, lasti) if code.co_exceptiontable else False
 
@@ -90,10 +88,10 @@ class _Ops:
         self.stop |= {v for k, v in op.items() if k.startswith(("JUMP_BACKWARD", "RETURN_CONST"))}
 
 
-_ops: _Ops | None = None
+_ops: "_Ops | None" = None
 
 
-def _analyse(code: CodeType) -> tuple[int, ...]:
+def _analyse(code: "CodeType") -> tuple[int, ...]:
     global _ops
     raw = code.co_code
     if sys.version_info >= (3, 11):
@@ -105,7 +103,7 @@ def _analyse(code: CodeType) -> tuple[int, ...]:
     return _block_spans(raw, _ops)
 
 
-def _block_spans(raw: bytes, ops: _Ops) -> tuple[int, ...]:
+def _block_spans(raw: bytes, ops: "_Ops") -> tuple[int, ...]:
     """3.9/3.10: the block stack at each reachable offset, by flow analysis
     (a linear scan is wrong: `return`/`break` emit POP_BLOCK mid-block).
     A stack holds, per block, "this block or one below it is a guard"."""
@@ -176,7 +174,7 @@ def _entries(table: bytes) -> list[tuple[int, int, int]]:
     return [(2 * vals[k], 2 * (vals[k] + vals[k + 1]), 2 * vals[k + 2]) for k in range(0, len(vals) - 3, 4)]
 
 
-def _is_guard_handler(raw: bytes, at: int, ops: _Ops) -> bool:
+def _is_guard_handler(raw: bytes, at: int, ops: "_Ops") -> bool:
     """3.11+: classify the handler code starting at byte offset *at*."""
     if raw[at] != ops.push_exc_info:
         return False  # generator / comprehension / clean-up handlers
@@ -200,7 +198,7 @@ def _is_guard_handler(raw: bytes, at: int, ops: _Ops) -> bool:
     return False
 
 
-def _table_spans(raw: bytes, table: bytes, ops: _Ops) -> tuple[int, ...]:
+def _table_spans(raw: bytes, table: bytes, ops: "_Ops") -> tuple[int, ...]:
     from bisect import bisect_right  # tiny, C-backed; only for code with handlers
 
     entries = sorted(_entries(table))  # CPython writes them sorted and disjoint

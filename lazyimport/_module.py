@@ -6,14 +6,24 @@ real class.  The subclass answers the module's identity from what the import
 system already put in its namespace, and runs the body on any other use.  Once
 the body has run, the real class is put back, so a loaded module costs nothing.
 """
-from __future__ import annotations
-
 import sys
 
-from . import _run
 from ._state import LOADING, STATE
 
 ModuleType = type(sys)
+
+# _run (running bodies) is imported at the first use of a deferred module, not
+# before: deferring costs no more start-up than it must.
+_run = None
+
+
+def _runner():  # -> the lazyimport._run module
+    global _run
+    if _run is None:
+        from . import _run as run
+
+        _run = run
+    return _run
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import Any, Callable
@@ -35,7 +45,7 @@ SPEC_TYPES: set[type] = set()
 LAZY_TYPES: set[type] = set()
 
 
-def lazy_class(real: type) -> type | None:
+def lazy_class(real: type) -> "type | None":
     """Return the lazy subclass of module class *real*, or None if it cannot have one."""
     cls = _lazy_classes.get(real)
     if cls is None:
@@ -55,7 +65,7 @@ def _make_lazy_class(real: type) -> type:
     # plain module can show its eager repr without running.
     plain_repr = real.__repr__ is ModuleType.__repr__
 
-    def __getattribute__(self: ModuleType, name: str) -> Any:
+    def __getattribute__(self: "ModuleType", name: str) -> "Any":
         if name in IDENTITY:
             try:
                 return base_get(self, name)
@@ -66,9 +76,9 @@ def _make_lazy_class(real: type) -> type:
             return base_get(self, name)
         if name == "__class__":
             return record.real_class
-        return _run.touch(self, record, name, base_get)
+        return (_run or _runner()).touch(self, record, name, base_get)
 
-    def __setattr__(self: ModuleType, name: str, value: Any) -> None:
+    def __setattr__(self: "ModuleType", name: str, value: "Any") -> None:
         # Writes do not run the body.  importlib binds submodules on a lazy
         # parent (see _run._stash_children); any other write made before the
         # body ran is put back after it, since eagerly it would come after.
@@ -78,31 +88,31 @@ def _make_lazy_class(real: type) -> type:
                 record.writes[name] = value
         base_set(self, name, value)
 
-    def __delattr__(self: ModuleType, name: str) -> None:
+    def __delattr__(self: "ModuleType", name: str) -> None:
         record = STATE.by_id.get(id(self))
         if record is not None:
-            _run.load(record, "del attribute")
+            (_run or _runner()).load(record, "del attribute")
             if type(self) is not cls:
                 delattr(self, name)
                 return
         base_del(self, name)
 
-    def __dir__(self: ModuleType) -> list[str]:
+    def __dir__(self: "ModuleType") -> list[str]:
         # dir() needs the full namespace; after the load the real class (or the
         # class the body chose) answers, so its own __dir__ is used from the
         # very first call (six.moves, r13).
         record = STATE.by_id.get(id(self))
         if record is not None:
-            _run.load(record, "dir()")
+            (_run or _runner()).load(record, "dir()")
             if type(self) is not cls:
                 return dir(self)
         return list(real.__dir__(self))
 
-    def __repr__(self: ModuleType) -> str:
+    def __repr__(self: "ModuleType") -> str:
         if not plain_repr:
             record = STATE.by_id.get(id(self))
             if record is not None:
-                _run.load(record, "repr()")
+                (_run or _runner()).load(record, "repr()")
                 if type(self) is not cls:
                     return repr(self)
         return real.__repr__(self)  # type: ignore[no-any-return]
@@ -136,24 +146,24 @@ def forward_class(real: type) -> type:
     return cls
 
 
-def _replacement(module: ModuleType) -> Any:
+def _replacement(module: "ModuleType") -> "Any":
     return STATE.by_id[id(module)].replacement
 
 
 def _make_forward_class(real: type) -> type:
-    def __getattribute__(self: ModuleType, name: str) -> Any:
+    def __getattribute__(self: "ModuleType", name: str) -> "Any":
         return getattr(_replacement(self), name)
 
-    def __setattr__(self: ModuleType, name: str, value: Any) -> None:
+    def __setattr__(self: "ModuleType", name: str, value: "Any") -> None:
         setattr(_replacement(self), name, value)
 
-    def __delattr__(self: ModuleType, name: str) -> None:
+    def __delattr__(self: "ModuleType", name: str) -> None:
         delattr(_replacement(self), name)
 
-    def __dir__(self: ModuleType) -> list[str]:
+    def __dir__(self: "ModuleType") -> list[str]:
         return dir(_replacement(self))
 
-    def __repr__(self: ModuleType) -> str:
+    def __repr__(self: "ModuleType") -> str:
         return repr(_replacement(self))
 
     namespace = {
@@ -169,7 +179,7 @@ def _make_forward_class(real: type) -> type:
     return type(real.__name__, (real,), namespace)
 
 
-def spec_class(real: type) -> type | None:
+def spec_class(real: type) -> "type | None":
     """Return the subclass of spec class *real* whose ``_initializing`` is a hook.
 
     CPython reads ``module.__spec__._initializing`` on every import of a module
@@ -192,12 +202,12 @@ def spec_class(real: type) -> type | None:
     return cls
 
 
-def _get_initializing(spec: Any) -> Any:
+def _get_initializing(spec: "Any") -> "Any":
     value = spec.__dict__.get("_initializing", False)
     if not value:
-        _run.on_import_of_cached(spec)
+        (_run or _runner()).on_import_of_cached(spec)
     return value
 
 
-def _set_initializing(spec: Any, value: Any) -> None:
+def _set_initializing(spec: "Any", value: "Any") -> None:
     spec.__dict__["_initializing"] = value

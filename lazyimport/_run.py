@@ -7,13 +7,11 @@ it would for an eager import, and importlib's deadlock detection sees every lock
 we take (gh-91351: locks it cannot see are how lazy loaders deadlock).  No other
 lock is held while module code runs.
 """
-from __future__ import annotations
-
 import sys
 from _thread import get_ident
 from time import perf_counter
 
-from . import _bindings, _frames, _module
+from . import _frames, _module
 from ._state import DEFERRED, FAILED, LOADED, LOADING, STATE, Record
 
 ModuleType = type(sys)
@@ -26,11 +24,11 @@ _get_module_lock = _bootstrap._get_module_lock
 _DeadlockError = _bootstrap._DeadlockError
 _HANDLE_FROMLIST = _bootstrap._handle_fromlist.__code__
 _FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
-_module_dict: Callable[[ModuleType], dict[str, Any]] = ModuleType.__dict__["__dict__"].__get__  # type: ignore[index]
+_module_dict: "Callable[[ModuleType], dict[str, Any]]" = ModuleType.__dict__["__dict__"].__get__  # type: ignore[index]
 _MISSING = object()
 
 
-def touch(module: ModuleType, record: Record, name: str, base_get: Callable[[Any, str], Any]) -> Any:
+def touch(module: "ModuleType", record: "Record", name: str, base_get: "Callable[[Any, str], Any]") -> "Any":
     """Answer attribute *name* of a deferred *module*, running its body if needed."""
     state = record.state
     if state is LOADING and record.owner == get_ident():
@@ -56,7 +54,7 @@ def touch(module: ModuleType, record: Record, name: str, base_get: Callable[[Any
     return getattr(module, name)
 
 
-def _submodule(module: ModuleType, record: Record, name: str, base_get: Callable[[Any, str], Any]) -> Any:
+def _submodule(module: "ModuleType", record: "Record", name: str, base_get: "Callable[[Any, str], Any]") -> "Any":
     """Answer a package's submodule attribute without running the package, when safe.
 
     `import a.b as c` reads a.b, and `from a import b` asks hasattr(a, "b") from
@@ -64,6 +62,8 @@ def _submodule(module: ModuleType, record: Record, name: str, base_get: Callable
     the submodule -- unless a's body binds the name to something else (a class
     re-exported under its module's name), which its source tells us.
     """
+    from . import _bindings  # only here: parsing a package's source is rare
+
     from_import = sys._getframe(3).f_code is _HANDLE_FROMLIST  # 0 here, 1 touch, 2 __getattribute__
     value = _module_dict(module).get(name, _MISSING)
     if value is not _MISSING:
@@ -77,7 +77,7 @@ def _submodule(module: ModuleType, record: Record, name: str, base_get: Callable
     return _MISSING
 
 
-def _read_while_running(module: ModuleType, record: Record, name: str, base_get: Callable[[Any, str], Any]) -> Any:
+def _read_while_running(module: "ModuleType", record: "Record", name: str, base_get: "Callable[[Any, str], Any]") -> "Any":
     # The body reads its own module (gh-117178: json's submodules read the
     # package mid-import): answer from the partial namespace, as eagerly.
     try:
@@ -93,7 +93,7 @@ def _read_while_running(module: ModuleType, record: Record, name: str, base_get:
     return base_get(module, name) if name in _module_dict(module) else child.module
 
 
-def on_import_of_cached(spec: Any) -> None:
+def on_import_of_cached(spec: "Any") -> None:
     """React to an import of a module already in sys.modules (spec hook).
 
     An import made by a running body is an ordinary import: if it names a
@@ -104,9 +104,11 @@ def on_import_of_cached(spec: Any) -> None:
     if record is None or (record.state is not DEFERRED and record.state is not FAILED):
         return
     # Frames: 0 here, 1 the spec's _initializing getter, 2 whoever read it.
-    if not _import_statement_reads(sys._getframe(2)):
-        # The same read builds AttributeError messages ("partially initialized
-        # module ...") of module_getattro: hasattr(m, "x") is no import.
+    # module_getattro reads it too, to word the AttributeError of a missing
+    # attribute ("partially initialized module ..."): when lazyimport's own
+    # lookup of a deferred module's attribute fails (hasattr(m, "__path__")
+    # probes), that is no import.
+    if sys._getframe(2).f_code.co_filename.startswith(_frames.OWN_DIR):
         return
     running = STATE.running.get(get_ident())
     if running:
@@ -122,24 +124,6 @@ def on_import_of_cached(spec: Any) -> None:
         load(record, "imported by runpy (python -m)")
 
 
-# import.c reads __spec__._initializing while executing IMPORT_NAME (hard-coded:
-# importing `opcode` costs start-up time; tests check them against opcode.opmap).
-IMPORT_NAME, EXTENDED_ARG = (75, 71) if sys.version_info >= (3, 13) else (108, 144)
-_FIND_AND_LOAD = _bootstrap._find_and_load.__code__
-
-
-def _import_statement_reads(frame: Any) -> bool:
-    """Tell whether *frame* reads a spec because it is importing (not probing)."""
-    code = frame.f_code
-    if code is _FIND_AND_LOAD:  # importlib's own check (import_module, fromlist), 3.11+
-        return True
-    raw = code.co_code
-    at = frame.f_lasti
-    while 0 <= at < len(raw) and raw[at] == EXTENDED_ARG:  # 3.9/3.10 point at the prefix
-        at += 2
-    return 0 <= at < len(raw) and raw[at] == IMPORT_NAME
-
-
 def ensure_parent(name: str) -> None:
     """Run the deferred package above *name*, if any, before *name* itself runs."""
     parent_name = name.rpartition(".")[0]
@@ -152,7 +136,7 @@ def ensure_parent(name: str) -> None:
             load(record, f"parent of {name}")
 
 
-def load(record: Record, trigger: str | None) -> None:
+def load(record: "Record", trigger: "str | None") -> None:
     """Run *record*'s body unless it ran; return once it has (or cannot yet)."""
     state = record.state
     if state is LOADED or (state is LOADING and record.owner == get_ident()):
@@ -184,7 +168,7 @@ def load(record: Record, trigger: str | None) -> None:
         lock.release()
 
 
-def run(record: Record, trigger: str) -> None:
+def run(record: "Record", trigger: str) -> None:
     """Execute the body now; the caller holds the module's import lock."""
     module = record.module
     spec = record.spec
@@ -221,7 +205,7 @@ def run(record: Record, trigger: str) -> None:
     _finish(record)
 
 
-def _end(record: Record, stack: list[Record], me: int, start: float) -> None:
+def _end(record: "Record", stack: "list[Record]", me: int, start: float) -> None:
     end = record.finished = perf_counter()
     record.wall = end - start
     stack.pop()
@@ -231,7 +215,7 @@ def _end(record: Record, stack: list[Record], me: int, start: float) -> None:
         STATE.running.pop(me, None)
 
 
-def _finish(record: Record) -> None:
+def _finish(record: "Record") -> None:
     module = record.module
     assert module is not None
     name = record.name
@@ -265,7 +249,7 @@ def _finish(record: Record) -> None:
     STATE.notify(record)
 
 
-def _hide_writes(record: Record) -> None:
+def _hide_writes(record: "Record") -> None:
     # The body must start from the namespace importlib made, as eagerly.
     if record.writes and record.initial is not None:
         namespace = _module_dict(record.module)
@@ -276,7 +260,7 @@ def _hide_writes(record: Record) -> None:
                 namespace.pop(name, None)
 
 
-def _reapply_writes(record: Record, namespace: Any) -> None:
+def _reapply_writes(record: "Record", namespace: "Any") -> None:
     writes, record.writes = record.writes, {}
     for name, value in writes.items():
         try:
@@ -288,7 +272,7 @@ def _reapply_writes(record: Record, namespace: Any) -> None:
             pass
 
 
-def _stash_children(record: Record) -> None:
+def _stash_children(record: "Record") -> None:
     # importlib bound the submodules deferred before this package ran on it
     # (setattr after each child import).  Eagerly they would not be there yet:
     # a body that walks its own namespace (torch's `dir(torch)` loop, trio's
@@ -303,7 +287,7 @@ def _stash_children(record: Record) -> None:
     record.stashed = stashed or None
 
 
-def _unstash_children(record: Record) -> None:
+def _unstash_children(record: "Record") -> None:
     # After the body: importlib binds a submodule on its package once the
     # package ran, unless the body imported it itself (then the body's own
     # binding, whatever it is, stands).
@@ -318,7 +302,7 @@ def _unstash_children(record: Record) -> None:
             _bind_on_parent(child.name, child.module, namespace)
 
 
-def _bind_in_running_parent(record: Record) -> None:
+def _bind_in_running_parent(record: "Record") -> None:
     # A stashed submodule that ran during its package's body is bound at once,
     # as importlib does right after importing a submodule.
     parent = record.parent
@@ -331,13 +315,13 @@ def _bind_in_running_parent(record: Record) -> None:
             namespace[short] = record.module if record.replacement is None else record.replacement
 
 
-def _has(namespace: Any, name: str) -> bool:
+def _has(namespace: "Any", name: str) -> bool:
     if isinstance(namespace, ModuleType):
         return name in _module_dict(namespace)
     return hasattr(namespace, name)
 
 
-def _bind_on_parent(name: str, value: Any, parent: Any = None) -> None:
+def _bind_on_parent(name: str, value: "Any", parent: "Any" = None) -> None:
     parent_name, _, child = name.rpartition(".")
     if not parent_name:
         return
@@ -354,7 +338,7 @@ def _bind_on_parent(name: str, value: Any, parent: Any = None) -> None:
         pass
 
 
-def _fail(record: Record, exc: BaseException, deferred: bool) -> BaseException:
+def _fail(record: "Record", exc: BaseException, deferred: bool) -> BaseException:
     """Record the failure, undo the import as eagerly, and return what to raise."""
     name = record.name
     raised = exc
@@ -409,7 +393,7 @@ def _add_note(exc: BaseException, note: str) -> None:
         pass
 
 
-def _prepare_retry(record: Record) -> bool:
+def _prepare_retry(record: "Record") -> bool:
     """Put a failed module back as it was before its body ran; False if superseded."""
     module = record.module
     if module is None or record.initial is None:
@@ -430,7 +414,7 @@ def _prepare_retry(record: Record) -> bool:
     return True
 
 
-def _raise_background_failure(record: Record) -> None:
+def _raise_background_failure(record: "Record") -> None:
     # The body failed in the prefetch thread: the first app thread to use the
     # module gets that very exception (type, message, the body's frames);
     # later uses retry, as a new import would.
@@ -440,7 +424,7 @@ def _raise_background_failure(record: Record) -> None:
         raise exc
 
 
-def reset_after_fork(record: Record) -> None:
+def reset_after_fork(record: "Record") -> None:
     """In a forked child: put back a module whose body a vanished thread was running."""
     module = record.module
     if module is None or record.initial is None:

@@ -1,6 +1,4 @@
 """All of lazyimport's mutable state, in one object with a reset for tests."""
-from __future__ import annotations
-
 import sys
 from time import perf_counter
 
@@ -34,7 +32,7 @@ class Record:
         "writes",
     )
 
-    def __init__(self, name: str, state: str, priority: int | None = None) -> None:
+    def __init__(self, name: str, state: str, priority: "int | None" = None) -> None:
         self.name = name
         self.state = state
         self.priority = priority
@@ -75,7 +73,7 @@ class Record:
 class State:
     """The single home of every mutable thing lazyimport keeps."""
 
-    finder: LazyFinder | None
+    finder: "LazyFinder | None"
 
     def __init__(self) -> None:
         self._reset()
@@ -115,7 +113,7 @@ class State:
         # post-load hooks, prefetch progress).  Never with a lock of ours held.
         self.listeners: list[Callable[[Record], None]] = []
 
-    def wants(self, name: str) -> int | None:
+    def wants(self, name: str) -> "int | None":
         """Return the priority if *name* falls under the configuration, else None."""
         names = self.names
         probe = name
@@ -133,7 +131,7 @@ class State:
             return self.names.get("*", DEFAULT_PRIORITY)
         return None
 
-    def notify(self, record: Record) -> None:
+    def notify(self, record: "Record") -> None:
         """Tell the listeners that *record* changed; a listener's error never escapes."""
         for listener in list(self.listeners):
             try:

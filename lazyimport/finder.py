@@ -1,6 +1,4 @@
 """The meta path finder that makes configured imports lazy."""
-from __future__ import annotations
-
 import sys
 from _thread import get_ident
 
@@ -10,16 +8,18 @@ from .loader import DeferringLoader
 
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
+    from types import CodeType
     from typing import Any
 
 _guarded = None  # lazyimport._guard.guarded, imported on first need
+_EXCEPTION_TABLES = sys.version_info >= (3, 11)
 _bootstrap = sys.modules["_frozen_importlib"]
 _ModuleSpec = _bootstrap.ModuleSpec
 # Frames when importlib asks us: 0 find_spec, 1 _find_spec, 2 _find_and_load_unlocked.
 _FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
 
 
-def _pending_parent(name: str) -> Record | None:
+def _pending_parent(name: str) -> "Record | None":
     parent_name = name.rpartition(".")[0]
     if parent_name:
         parent = sys.modules.get(parent_name)
@@ -30,7 +30,15 @@ def _pending_parent(name: str) -> Record | None:
     return None
 
 
-def _listed_in_lazy_modules(fullname: str) -> int | None:
+def _may_guard(code: "CodeType") -> bool:
+    """Cheap test before _guard (and its import): can *code* hold try or with at all?"""
+    if _EXCEPTION_TABLES:
+        return bool(code.co_exceptiontable)
+    raw = code.co_code  # 3.9/3.10: SETUP_FINALLY, SETUP_WITH, SETUP_ASYNC_WITH
+    return b"\x7a" in raw or b"\x8f" in raw or b"\x9a" in raw
+
+
+def _listed_in_lazy_modules(fullname: str) -> "int | None":
     """PEP 810's spelling: the importing module lists *fullname* in ``__lazy_modules__``.
 
     Python 3.15 defers such imports natively and older Pythons ignore the
@@ -54,7 +62,7 @@ def _listed_in_lazy_modules(fullname: str) -> int | None:
     return None
 
 
-def _other_package(fullname: str, running: Record) -> bool:
+def _other_package(fullname: str, running: "Record") -> bool:
     return fullname.partition(".")[0] != running.name.partition(".")[0]
 
 
@@ -69,7 +77,7 @@ def _importing() -> bool:
 class LazyFinder:
     """Find configured modules through the rest of sys.meta_path, and defer them."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+    def find_spec(self, fullname: str, path: "Any" = None, target: "Any" = None) -> "Any":
         """Return the real spec with a deferring loader, or None for names we leave alone."""
         st = STATE
         # Fast path: a set lookup or two for everything we were not asked about.
@@ -149,7 +157,7 @@ class LazyFinder:
         spec.loader = DeferringLoader(loader, record, defer)
         return spec
 
-    def _decide(self, fullname: str, caller: Any) -> tuple[bool, str | None, str]:
+    def _decide(self, fullname: str, caller: "Any") -> "tuple[bool, str | None, str]":
         """Decide from the importing frame: (defer?, reason if not, import site)."""
         global _guarded
         frame = _frames.importer(caller)
@@ -168,15 +176,19 @@ class LazyFinder:
             # Defer at package boundaries only: a package's imports of its own
             # modules keep their order (r11: trio iterating its own globals).
             return False, f"imported by its own package ({importer})", where
-        if _guarded is None:
-            from ._guard import guarded as _guarded
-        if _guarded(code, frame.f_lasti):
+        if _may_guard(code):
+            if _guarded is None:
+                from ._guard import guarded as _guarded
+            guarded = _guarded(code, frame.f_lasti)
+        else:
+            guarded = False
+        if guarded:
             # PEP 690's rule: inside try/except or with, the import's own
             # ImportError (or other error) must reach that handler now (r07).
             return False, f"imported inside try/with at {where}", where
         return True, None, where
 
-    def _real_spec(self, fullname: str, path: Any, target: Any) -> Any:
+    def _real_spec(self, fullname: str, path: "Any", target: "Any") -> "Any":
         """Ask the finders after us (wrap, don't replace: hooks keep working)."""
         me = get_ident()
         finding = STATE.finding.setdefault(me, set())
@@ -204,7 +216,7 @@ class LazyFinder:
                 STATE.finding.pop(me, None)
 
 
-def _cannot_defer(spec: Any) -> str | None:
+def _cannot_defer(spec: "Any") -> "str | None":
     """Say why a found module must be imported eagerly, or None if it can wait."""
     loader = spec.loader
     origin = getattr(spec, "origin", None)

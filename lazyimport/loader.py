@@ -8,14 +8,13 @@ get_resource_reader, ...) so runpy, pkgutil, importlib.resources and coverage
 work on specs that were found but not imported (r06; the stdlib LazyLoader
 forwards none of them).
 """
-from __future__ import annotations
-
 import sys
 
-from . import _module, _run
+from . import _module
 from ._state import DEFERRED, EAGER, STATE, Record
 
 ModuleType = type(sys)
+_module_dict = ModuleType.__dict__["__dict__"].__get__  # the namespace, without running anything
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import Any
@@ -26,27 +25,27 @@ class DeferringLoader:
 
     __slots__ = ("loader", "record", "defer", "adopted")
 
-    def __init__(self, loader: Any, record: Record, defer: bool) -> None:
+    def __init__(self, loader: "Any", record: "Record", defer: bool) -> None:
         self.loader = loader
         self.record = record
         self.defer = defer
         self.adopted: Any = None
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> "Any":
         return getattr(self.loader, name)
 
     def __repr__(self) -> str:
         mode = "deferring" if self.defer else "running"
         return f"<lazyimport {mode} loader for {self.loader!r}>"
 
-    def create_module(self, spec: Any) -> Any:
+    def create_module(self, spec: "Any") -> "Any":
         """Create the module with the real loader (its class is kept)."""
         if not self.defer:
             # An ordinary import of a submodule of a package that is still
             # deferred: the package runs first, as eagerly.  Its body may import
             # this very module; then that object is the module (r01: never two
             # copies of one submodule, never a body run twice).
-            _run.ensure_parent(spec.name)
+            _module._runner().ensure_parent(spec.name)
             existing = sys.modules.get(spec.name)
             if existing is not None:
                 self.adopted = (existing, getattr(existing, "__spec__", None))
@@ -58,7 +57,7 @@ class DeferringLoader:
         create = getattr(self.loader, "create_module", None)
         return None if create is None else create(spec)
 
-    def exec_module(self, module: ModuleType) -> None:
+    def exec_module(self, module: "ModuleType") -> None:
         """Make the module lazy, or run it now."""
         spec = module.__spec__
         _point_at_real_loader(spec, module, self)
@@ -72,7 +71,7 @@ class DeferringLoader:
         if STATE.by_id.get(id(module)) is record:
             # importlib.reload() of a module whose body never ran: run it now,
             # in the module object everyone already holds (gh-139686).
-            _run.run(record, "importlib.reload()")
+            _module._runner().run(record, "importlib.reload()")
             return
         record.module = module
         record.real_class = type(module)
@@ -82,21 +81,21 @@ class DeferringLoader:
         if record.state is not EAGER:
             record.state = EAGER
             record.reason = record.reason or "could not be deferred"
-        _run.run(record, record.reason or "eager")
+        _module._runner().run(record, record.reason or "eager")
         record.state = EAGER  # ran to the end; it was never deferred
         STATE.notify(record)
 
 
-def _point_at_real_loader(spec: Any, module: ModuleType, wrapper: DeferringLoader) -> None:
+def _point_at_real_loader(spec: "Any", module: "ModuleType", wrapper: "DeferringLoader") -> None:
     # Once the module exists, everything that asks its loader (runpy,
     # importlib.resources, coverage, reload) must talk to the real one.
     if getattr(spec, "loader", None) is wrapper:
         spec.loader = wrapper.loader
-    if _run._module_dict(module).get("__loader__") is wrapper:
+    if _module_dict(module).get("__loader__") is wrapper:
         module.__loader__ = wrapper.loader
 
 
-def _make_lazy(module: ModuleType, spec: Any, record: Record) -> bool:
+def _make_lazy(module: "ModuleType", spec: "Any", record: "Record") -> bool:
     """Swap in the lazy classes; False if this module cannot be deferred."""
     real = type(module)
     lazy = _module.lazy_class(real)

@@ -92,7 +92,7 @@ def _bind(parent: Any, child: str, module: Any) -> None:
 
 
 def _caller() -> str:
-    from ._frames import caller_site
+    from .finder import caller_site
 
     return caller_site(2)
 

@@ -8,6 +8,7 @@ the body has run, the real class is put back, so a loaded module costs nothing.
 """
 import sys
 
+from . import finder
 from ._state import LOADING, STATE
 
 ModuleType = type(sys)
@@ -204,7 +205,9 @@ def spec_class(real: type) -> "type | None":
 
 def _get_initializing(spec: "Any") -> "Any":
     value = spec.__dict__.get("_initializing", False)
-    if not value:
+    # Cheap tests first: every `import a.b` re-reads a's spec, and only a
+    # running body's import (or runpy's) of a deferred module needs _run.
+    if not value and (STATE.running or finder.is_runpy(sys._getframe(1))):
         (_run or _runner()).on_import_of_cached(spec)
     return value
 

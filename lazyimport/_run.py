@@ -11,7 +11,7 @@ import sys
 from _thread import get_ident
 from time import perf_counter
 
-from . import _frames, _module
+from . import _module, finder
 from ._state import DEFERRED, FAILED, LOADED, LOADING, STATE, Record
 
 ModuleType = type(sys)
@@ -108,7 +108,7 @@ def on_import_of_cached(spec: "Any") -> None:
     # attribute ("partially initialized module ..."): when lazyimport's own
     # lookup of a deferred module's attribute fails (hasattr(m, "__path__")
     # probes), that is no import.
-    if sys._getframe(2).f_code.co_filename.startswith(_frames.OWN_DIR):
+    if sys._getframe(2).f_code.co_filename.startswith(finder.OWN_DIR):
         return
     running = STATE.running.get(get_ident())
     if running:
@@ -117,8 +117,8 @@ def on_import_of_cached(spec: "Any") -> None:
         if not STATE.everything or record.name.partition(".")[0] == running[-1].name.partition(".")[0]:
             load(record, f"imported by the body of {running[-1].name}")
         return
-    frame = _frames.importer(sys._getframe(1))
-    if frame is not None and _frames.is_runpy(frame):
+    frame = finder.importer(sys._getframe(1))
+    if frame is not None and finder.is_runpy(frame):
         # `python -m pkg.tool` after pkg was deferred: runpy imports the package
         # to run its submodule, and eagerly the package has run by then.
         load(record, "imported by runpy (python -m)")
@@ -144,7 +144,7 @@ def load(record: "Record", trigger: "str | None") -> None:
     if record.raise_next:
         _raise_background_failure(record)
     if trigger is None:
-        trigger = "first use at " + _frames.caller_site(2)
+        trigger = "first use at " + finder.caller_site(2)
     parent = record.parent
     # Parents run before children (an eager `import a.b` runs a first).  A
     # parent that another thread is running is not waited for: eagerly, a

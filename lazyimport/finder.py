@@ -1,14 +1,15 @@
 """The meta path finder that makes configured imports lazy."""
+import os
 import sys
 from _thread import get_ident
 
-from . import _frames, _module
+from . import _module
 from ._state import DEFERRED, EAGER, FAILED, MISSING, STATE, Record
 from .loader import DeferringLoader
 
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
-    from types import CodeType
+    from types import CodeType, FrameType
     from typing import Any
 
 _guarded = None  # lazyimport._guard.guarded, imported on first need
@@ -17,6 +18,78 @@ _bootstrap = sys.modules["_frozen_importlib"]
 _ModuleSpec = _bootstrap.ModuleSpec
 # Frames when importlib asks us: 0 find_spec, 1 _find_spec, 2 _find_and_load_unlocked.
 _FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
+
+
+# -- the importing frame: who asked for this import, past the machinery ------
+
+OWN_DIR = _OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# importlib/__init__.py (import_module) and importlib/util.py (find_spec) are
+# part of the machinery, not importers.
+_IMPORTLIB_DIR = os.path.join(os.path.dirname(os.__file__), "importlib") + os.sep
+# A thread's bootstrap frames are not an importer: past them there is none
+# (the prefetch thread's own imports).
+_THREADING = os.path.join(os.path.dirname(os.__file__), "threading.py")
+_FIND_SPEC_CODE = sys.modules["_frozen_importlib"]._find_spec.__code__
+
+
+def _machinery(filename: str) -> bool:
+    return (
+        filename.startswith("<frozen importlib")
+        or filename.startswith(_IMPORTLIB_DIR)
+        or filename.startswith(_OWN_DIR)
+        or filename == _THREADING
+    )
+
+
+def importer(frame: "FrameType | None") -> "FrameType | None":
+    """Return the first frame at or above *frame* that is not import machinery."""
+    while frame is not None and _machinery(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def called_by_finder(frame: "FrameType") -> bool:
+    """Tell whether *frame* is another meta path finder's find_spec at work.
+
+    A finder ahead of us that delegates through importlib.util.find_spec (wrapt's
+    post-import hook finder, ddtrace) wraps the spec we return and expects
+    exec_module to run the module: such an import must stay eager.
+    """
+    back = frame.f_back
+    return back is not None and back.f_code is _FIND_SPEC_CODE
+
+
+def is_runpy(frame: "FrameType") -> bool:
+    """Tell whether *frame* is runpy's (a file up to 3.10, frozen from 3.11)."""
+    filename = frame.f_code.co_filename
+    return filename == "<frozen runpy>" or filename.endswith(os.sep + "runpy.py")
+
+
+def site(frame: "FrameType | None") -> str:
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def caller_site(depth: int = 1) -> str:
+    """Return ``file:line`` of the first non-machinery caller."""
+    try:
+        frame: FrameType | None = sys._getframe(depth + 1)
+    except ValueError:
+        return "<unknown>"
+    return site(importer(frame))
+
+
+def module_name_of(frame: "FrameType") -> str:
+    """Return the importing module's real name (``__main__`` run by -m has a spec)."""
+    g = frame.f_globals
+    name = g.get("__name__")
+    if name == "__main__":
+        spec = g.get("__spec__")
+        spec_name = getattr(spec, "name", None)
+        if isinstance(spec_name, str):
+            return spec_name
+    return name if isinstance(name, str) else ""
 
 
 def _pending_parent(name: str) -> "Record | None":
@@ -45,7 +118,7 @@ def _listed_in_lazy_modules(fullname: str) -> "int | None":
     attribute; with lazyimport enabled, 3.9-3.14 defer them too.  A listed
     ``a.b`` also defers its package ``a`` when this module imports it.
     """
-    frame = _frames.importer(sys._getframe(2))
+    frame = importer(sys._getframe(2))
     if frame is None:
         return None
     listed = frame.f_globals.get("__lazy_modules__")
@@ -160,22 +233,22 @@ class LazyFinder:
     def _decide(self, fullname: str, caller: "Any") -> "tuple[bool, str | None, str]":
         """Decide from the importing frame: (defer?, reason if not, import site)."""
         global _guarded
-        frame = _frames.importer(caller)
-        where = _frames.site(frame)
+        frame = importer(caller)
+        where = site(frame)
         if frame is None:
             return True, None, where
-        if _frames.called_by_finder(frame):
+        if called_by_finder(frame):
             return False, "another import hook ahead of lazyimport runs it", where
         code = frame.f_code
-        if _frames.is_runpy(frame):
+        if is_runpy(frame):
             # `python -m pkg.tool` imports pkg first; eagerly, so the package is
             # initialised before its __main__ runs, as without lazyimport.
             return False, "imported by runpy (python -m)", where
-        importer = _frames.module_name_of(frame)
-        if importer.partition(".")[0] == fullname.partition(".")[0]:
+        by = module_name_of(frame)
+        if by.partition(".")[0] == fullname.partition(".")[0]:
             # Defer at package boundaries only: a package's imports of its own
             # modules keep their order (r11: trio iterating its own globals).
-            return False, f"imported by its own package ({importer})", where
+            return False, f"imported by its own package ({by})", where
         if _may_guard(code):
             if _guarded is None:
                 from ._guard import guarded as _guarded

@@ -49,8 +49,6 @@ A record::
 
 Times are None until they happen.
 """
-from __future__ import annotations
-
 import os
 import sys
 from time import perf_counter, time
@@ -68,23 +66,23 @@ _PYTHON = {
 }
 
 
-def _since(t: float | None, origin: float | None) -> float | None:
+def _since(t: "float | None", origin: "float | None") -> "float | None":
     if t is None or origin is None:
         return None
     return round(t - origin, 6)
 
 
-def _round(x: float | None) -> float | None:
+def _round(x: "float | None") -> "float | None":
     return None if x is None else round(x, 6)
 
 
-def _origin(spec: Any) -> str | None:
+def _origin(spec: "Any") -> "str | None":
     # A spec is plain data set by a finder; only its `_initializing` is ours.
     origin = getattr(spec, "origin", None)
     return origin if isinstance(origin, str) else None
 
 
-def describe(record: Record, origin: float | None) -> dict[str, Any]:
+def describe(record: "Record", origin: "float | None") -> "dict[str, Any]":
     """Return one record as a JSON-serialisable dict."""
     exc = record.exception
     self_time = None if record.wall is None else max(record.wall - record.nested, 0.0)
@@ -106,7 +104,7 @@ def describe(record: Record, origin: float | None) -> dict[str, Any]:
     }
 
 
-def _prefetch_state(prefetcher: Any) -> dict[str, Any]:
+def _prefetch_state(prefetcher: "Any") -> "dict[str, Any]":
     if prefetcher is None:
         return {"running": False, "current": None, "queued": [], "done": []}
     thread = prefetcher.thread
@@ -118,7 +116,7 @@ def _prefetch_state(prefetcher: Any) -> dict[str, Any]:
     }
 
 
-def status() -> dict[str, Any]:
+def status() -> "dict[str, Any]":
     """Return a snapshot of lazyimport's state (the fields: this module's docstring)."""
     from . import __version__
 

@@ -783,7 +783,7 @@ def main() -> None:
     try:
         bench = Bench(args, work)
         bench.setup()
-        for s in args.sections:
+        for s in args.sections.replace(",", ""):
             getattr(bench, f"section_{s}")()
         bench.results["facts"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         bench.print_summary()

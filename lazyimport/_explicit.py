@@ -33,12 +33,12 @@ def lazy_module(name: str) -> ModuleType:
     gets this very object.  A module already imported is returned as it is.
     Raises ModuleNotFoundError at once if the module cannot be found.
     """
-    from ._api import normalise
-
-    normalise([name])
     module = sys.modules.get(name)
     if module is not None:
         return module  # fast path: already imported (deferred or not)
+    from ._api import normalise
+
+    normalise([name])
     parent_name, _, child = name.rpartition(".")
     parent = lazy_module(parent_name) if parent_name else None
     with _bootstrap._ModuleLockManager(name):

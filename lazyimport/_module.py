@@ -7,6 +7,7 @@ system already put in its namespace, and runs the body on any other use.  Once
 the body has run, the real class is put back, so a loaded module costs nothing.
 """
 import sys
+from _thread import get_ident
 
 from . import finder
 from ._state import LOADING, STATE
@@ -77,6 +78,14 @@ def _make_lazy_class(real: type) -> type:
             return base_get(self, name)
         if name == "__class__":
             return record.real_class
+        if record.owner == get_ident():
+            # The body itself (and the modules it imports) reading the module
+            # while it runs -- tens of thousands of reads for torch: answer
+            # from the partial namespace without a further Python call.
+            try:
+                return base_get(self, name)
+            except AttributeError:
+                pass  # maybe a submodule hidden while the body runs: touch() decides
         return (_run or _runner()).touch(self, record, name, base_get)
 
     def __setattr__(self: "ModuleType", name: str, value: "Any") -> None:

@@ -66,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--quick", action="store_true", help="a smoke run (CI)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.rounds = 40, 1
     try:
         import lazy_loader
     except ImportError:

@@ -1,14 +1,14 @@
 """enable(), disable(), is_lazy(): switching lazy imports on and off."""
 import sys
-from time import perf_counter
 from _collections_abc import Mapping
+from time import perf_counter
 
 from . import _module
 from ._state import DEFAULT_PRIORITY, EAGER, LOADED, MISSING, REGISTERED, STATE, Record
 
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Union
+    from typing import Any, Callable, Iterable, Union
 
     Names = Union[str, Iterable[str], Mapping[str, int]]
 
@@ -50,7 +50,7 @@ def normalise(names: "Names") -> list[tuple[str, int]]:
     return items
 
 
-warn_with = None  # the start-up hook routes warnings to one stderr line each
+warn_with: "Callable[[str], None] | None" = None  # the start-up hook: one stderr line each
 
 
 def _warn(message: str) -> None:

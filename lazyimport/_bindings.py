@@ -16,11 +16,12 @@ from __future__ import annotations
 import marshal
 import os
 import sys
+
+from ._state import Record
+
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import Any
-
-from ._state import Record
 
 _VERSION = 1
 _memory: dict[str, tuple[frozenset[str], bool] | None] = {}

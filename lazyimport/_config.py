@@ -7,11 +7,12 @@ The environment overrides the file.
 from __future__ import annotations
 
 import os
+
+from ._registry import PRESETS
+
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import Any, Mapping
-
-from ._registry import PRESETS
 
 # (environment variable, pyproject key, kind)
 SETTINGS = (
@@ -70,7 +71,10 @@ def parse_names(value: str, where: str) -> tuple[bool, dict[str, int] | None]:
             names.update(PRESETS[name])
             continue
         if name != "*" and not all(part.isidentifier() for part in name.split(".")):
-            raise SettingError(f"{where}: {item!r} is not a module name (expected name[:priority], '*' or a preset: {', '.join(sorted(PRESETS))})")
+            presets = ", ".join(sorted(PRESETS))
+            raise SettingError(
+                f"{where}: {item!r} is not a module name (expected name[:priority], '*' or a preset: {presets})"
+            )
         priority = 3
         if sep:
             try:
@@ -96,7 +100,9 @@ def _names_from_file(value: Any, where: str) -> dict[str, int]:
                 raise SettingError(f"{where}: priority of {name!r} must be an integer, got {priority!r}")
             out.update(parse_names(f"{name}:{priority}", where)[1] or {})
         return out
-    raise SettingError(f"{where}: expected a list of names, a table of name = priority, or a string; got {type(value).__name__}")
+    raise SettingError(
+        f"{where}: expected a list of names, a table of name = priority, or a string; got {type(value).__name__}"
+    )
 
 
 def _strings(value: Any, where: str) -> list[str]:

@@ -79,7 +79,8 @@ def _create(name: str, parent: Any) -> ModuleType:
     finally:
         spec._initializing = False
     STATE.tops.add(name.partition(".")[0])
-    return module
+    result: "ModuleType" = module
+    return result
 
 
 def _bind(parent: Any, child: str, module: Any) -> None:

@@ -12,23 +12,28 @@ from _thread import get_ident
 from . import finder
 from ._state import LOADING, STATE
 
-ModuleType = type(sys)
+TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any, Callable
+
+else:
+    ModuleType = type(sys)  # the types module is not imported at start-up
 
 # _run (running bodies) is imported at the first use of a deferred module, not
 # before: deferring costs no more start-up than it must.
-_run = None
+_run: "Any" = None
 
 
-def _runner():  # -> the lazyimport._run module
+def _runner() -> "Any":
+    """Return lazyimport._run, importing it the first time."""
     global _run
     if _run is None:
         from . import _run as run
 
         _run = run
     return _run
-TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
-if TYPE_CHECKING:
-    from typing import Any, Callable
+
 
 # Read without running the body.  The import system asks for these on every
 # import of a cached module (gh-127036: a second `import x` must not load x), and
@@ -60,12 +65,15 @@ def lazy_class(real: type) -> "type | None":
 
 
 def _make_lazy_class(real: type) -> type:
-    base_get: Callable[[Any, str], Any] = real.__getattribute__
-    base_set: Callable[[Any, str, Any], None] = real.__setattr__
-    base_del: Callable[[Any, str], None] = real.__delattr__
+    # The real class's own slots, called unbound on the module.
+    base_get: "Callable[[Any, str], Any]" = getattr(real, "__getattribute__")
+    base_set: "Callable[[Any, str, Any], None]" = getattr(real, "__setattr__")
+    base_del: "Callable[[Any, str], None]" = getattr(real, "__delattr__")
+    base_dir: "Callable[[Any], Any]" = getattr(real, "__dir__")
+    base_repr: "Callable[[Any], str]" = getattr(real, "__repr__")
     # ModuleType.__repr__ only reads __spec__/__loader__/__name__/__file__, so a
     # plain module can show its eager repr without running.
-    plain_repr = real.__repr__ is ModuleType.__repr__
+    plain_repr = base_repr is getattr(ModuleType, "__repr__")
 
     def __getattribute__(self: "ModuleType", name: str) -> "Any":
         if name in IDENTITY:
@@ -116,7 +124,7 @@ def _make_lazy_class(real: type) -> type:
             (_run or _runner()).load(record, "dir()")
             if type(self) is not cls:
                 return dir(self)
-        return list(real.__dir__(self))
+        return list(base_dir(self))
 
     def __repr__(self: "ModuleType") -> str:
         if not plain_repr:
@@ -125,7 +133,7 @@ def _make_lazy_class(real: type) -> type:
                 (_run or _runner()).load(record, "repr()")
                 if type(self) is not cls:
                     return repr(self)
-        return real.__repr__(self)  # type: ignore[no-any-return]
+        return base_repr(self)
 
     namespace = {
         "__slots__": (),
@@ -199,7 +207,7 @@ def spec_class(real: type) -> "type | None":
     """
     cls = _spec_classes.get(real)
     if cls is None:
-        if "__slots__" in real.__dict__ and "__dict__" not in real.__slots__:
+        if "__slots__" in real.__dict__ and "__dict__" not in getattr(real, "__slots__"):
             return None
         cls = type(
             real.__name__,

@@ -67,7 +67,7 @@ class Prefetcher:
 
     def _next(self) -> tuple[str, Record | None] | None:
         """Pick the best runnable name; call with self.cond held."""
-        best = None
+        best: "tuple[str, Record | None] | None" = None
         for name in sorted(self.wanted, key=self._key):
             record = STATE.records.get(name)
             if record is not None and record.state in (DEFERRED, FAILED) and record.module is not None:
@@ -231,7 +231,8 @@ _hooks_registered = False  # process-wide hooks act on whatever STATE.prefetcher
 
 
 def get() -> Prefetcher:
-    prefetcher = STATE.prefetcher
+    """Return the process's prefetcher, creating it (and its process hooks) once."""
+    prefetcher: "Prefetcher | None" = STATE.prefetcher
     if prefetcher is None:
         _register_process_hooks()
         prefetcher = STATE.prefetcher = Prefetcher()

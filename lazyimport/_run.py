@@ -14,17 +14,20 @@ from time import perf_counter
 from . import _module, finder
 from ._state import DEFERRED, FAILED, LOADED, LOADING, STATE, Record
 
-ModuleType = type(sys)
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import Any, Callable
+else:
+    ModuleType = type(sys)  # the types module is not imported at start-up
 
 _bootstrap = sys.modules["_frozen_importlib"]
 _get_module_lock = _bootstrap._get_module_lock
 _DeadlockError = _bootstrap._DeadlockError
 _HANDLE_FROMLIST = _bootstrap._handle_fromlist.__code__
 _FIND_AND_LOAD_UNLOCKED = _bootstrap._find_and_load_unlocked.__code__
-_module_dict: "Callable[[ModuleType], dict[str, Any]]" = ModuleType.__dict__["__dict__"].__get__  # type: ignore[index]
+# A module's namespace, read without going through its class (never runs a body).
+_module_dict: "Callable[[ModuleType], dict[str, Any]]" = getattr(vars(ModuleType)["__dict__"], "__get__")
 _MISSING = object()
 
 
@@ -77,7 +80,9 @@ def _submodule(module: "ModuleType", record: "Record", name: str, base_get: "Cal
     return _MISSING
 
 
-def _read_while_running(module: "ModuleType", record: "Record", name: str, base_get: "Callable[[Any, str], Any]") -> "Any":
+def _read_while_running(
+    module: "ModuleType", record: "Record", name: str, base_get: "Callable[[Any, str], Any]"
+) -> "Any":
     # The body reads its own module (gh-117178: json's submodules read the
     # package mid-import): answer from the partial namespace, as eagerly.
     try:
@@ -231,16 +236,16 @@ def _finish(record: "Record") -> None:
     _unstash_children(record)
     _bind_in_running_parent(record)
     _reapply_writes(record, final if final is not None else module)
-    if final is not None and final is not module and type(module) is lazy:
+    if final is not None and final is not module and type(module) is lazy and lazy is not None:
         # The body put another object in sys.modules (pygments.lexers,
         # cryptography's deprecation wrapper): old references must see it, and
         # the parent's attribute is that object, as _find_and_load_unlocked does.
         record.replacement = final
-        module.__class__ = _module.forward_class(record.real_class)
+        module.__class__ = _module.forward_class(lazy.__mro__[1])
         _bind_on_parent(name, final)
     else:
-        if type(module) is lazy:  # unless the body set its own __class__ (gh-117182)
-            module.__class__ = record.real_class
+        if type(module) is lazy and lazy is not None:  # unless the body set its own __class__ (gh-117182)
+            module.__class__ = lazy.__mro__[1]
         STATE.by_id.pop(id(module), None)
     record.initial = None
     record.owner = None
@@ -251,7 +256,7 @@ def _finish(record: "Record") -> None:
 
 def _hide_writes(record: "Record") -> None:
     # The body must start from the namespace importlib made, as eagerly.
-    if record.writes and record.initial is not None:
+    if record.writes and record.initial is not None and record.module is not None:
         namespace = _module_dict(record.module)
         for name in record.writes:
             if name in record.initial:
@@ -277,6 +282,7 @@ def _stash_children(record: "Record") -> None:
     # (setattr after each child import).  Eagerly they would not be there yet:
     # a body that walks its own namespace (torch's `dir(torch)` loop, trio's
     # fixup_module_metadata, r11) must not find, and so run, them early.
+    assert record.module is not None
     namespace = _module_dict(record.module)
     stashed = {}
     for child in record.children:
@@ -308,7 +314,7 @@ def _bind_in_running_parent(record: "Record") -> None:
     parent = record.parent
     stashed = None if parent is None else parent.stashed  # read once: the parent's thread may clear it
     short = record.name.rpartition(".")[2]
-    if stashed is not None and stashed.get(short) is record:
+    if parent is not None and parent.module is not None and stashed is not None and stashed.get(short) is record:
         stashed.pop(short, None)
         namespace = _module_dict(parent.module)
         if short not in namespace:
@@ -388,7 +394,7 @@ def _add_note(exc: BaseException, note: str) -> None:
         if hasattr(exc, "add_note"):
             exc.add_note(note)  # 3.11+: shown under the traceback
         else:
-            exc.__notes__ = [*(notes or ()), note]  # type: ignore[attr-defined]
+            setattr(exc, "__notes__", [*(notes or ()), note])  # noqa: B010 -- 3.9/3.10 have no add_note
     except Exception:
         pass
 
@@ -402,7 +408,7 @@ def _prepare_retry(record: "Record") -> bool:
     if current is not None and current is not module:
         # Imported afresh since the failure: this old object now speaks for it.
         record.replacement = current
-        module.__class__ = _module.forward_class(record.real_class)
+        module.__class__ = _module.forward_class(type(module).__mro__[1])
         record.state = LOADED
         return False
     namespace = _module_dict(module)

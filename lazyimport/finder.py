@@ -10,9 +10,9 @@ from .loader import DeferringLoader
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
     from types import CodeType, FrameType
-    from typing import Any
+    from typing import Any, Callable
 
-_guarded = None  # lazyimport._guard.guarded, imported on first need
+_guarded: "Callable[[CodeType, int], bool] | None" = None  # lazyimport._guard.guarded, on first need
 _EXCEPTION_TABLES = sys.version_info >= (3, 11)
 _bootstrap = sys.modules["_frozen_importlib"]
 _ModuleSpec = _bootstrap.ModuleSpec
@@ -106,7 +106,7 @@ def _pending_parent(name: str) -> "Record | None":
 def _may_guard(code: "CodeType") -> bool:
     """Cheap test before _guard (and its import): can *code* hold try or with at all?"""
     if _EXCEPTION_TABLES:
-        return bool(code.co_exceptiontable)
+        return bool(getattr(code, "co_exceptiontable"))
     raw = code.co_code  # 3.9/3.10: SETUP_FINALLY, SETUP_WITH, SETUP_ASYNC_WITH
     return b"\x7a" in raw or b"\x8f" in raw or b"\x9a" in raw
 
@@ -251,7 +251,9 @@ class LazyFinder:
             return False, f"imported by its own package ({by})", where
         if _may_guard(code):
             if _guarded is None:
-                from ._guard import guarded as _guarded
+                from ._guard import guarded as guard_function
+
+                _guarded = guard_function
             guarded = _guarded(code, frame.f_lasti)
         else:
             guarded = False

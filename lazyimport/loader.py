@@ -13,11 +13,14 @@ import sys
 from . import _module
 from ._state import DEFERRED, EAGER, STATE, Record
 
-ModuleType = type(sys)
-_module_dict = ModuleType.__dict__["__dict__"].__get__  # the namespace, without running anything
 TYPE_CHECKING = False  # typing costs ~7 ms to import; annotations are strings anyway
 if TYPE_CHECKING:
+    from types import ModuleType
     from typing import Any
+else:
+    ModuleType = type(sys)  # the types module is not imported at start-up
+
+_module_dict: "Any" = getattr(vars(ModuleType)["__dict__"], "__get__")  # never runs a body
 
 
 class DeferringLoader:

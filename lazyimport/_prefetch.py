@@ -35,8 +35,8 @@ FORK_WAIT = 120.0
 # An app imports its heavy modules in a burst (`import torch, transformers`):
 # let the burst settle before picking, so priorities decide the order rather
 # than whichever import came first.  Bounded so a steady trickle never starves.
-SETTLE = 0.05
-MAX_SETTLE = 0.5
+SETTLE = 0.01  # a deferred import costs ~0.1 ms: a burst is over well within this
+MAX_SETTLE = 0.1
 
 
 class Prefetcher:

@@ -63,8 +63,6 @@ def get(name, kind):
     if kind == "import_module":
         return importlib.import_module(name)
     if kind == "chain":  # t0.m1.m2, attribute by attribute from the top package
-        if name not in held:
-            importlib.import_module(name)
         parts = name.split(".")
         module = sys.modules[parts[0]]
         for part in parts[1:]:
@@ -155,6 +153,12 @@ class Graph:
             pending.remove(pick)
         self.order = order
         self.preimport = [n for n in names if cyclic or rng.random() < 0.7]
+        # Bound on their packages before any thread starts.  Only these may be
+        # reached attribute by attribute (t0.m1.m2): eagerly too, `import
+        # t0.m1.m2` does not wait for a t0.m1 another thread is still importing
+        # (it is in sys.modules already), and t0.m1 is bound on t0 only when
+        # that import ends -- CPython's "cannot access submodule" race.
+        self.bound = {a for n in self.preimport for a in [n, *ancestors(n)]}
         self.deps: dict[str, list[tuple[str, str]]] = {n: [] for n in names}
         for i, name in enumerate(order):
             earlier = order[:i]
@@ -191,7 +195,9 @@ class Graph:
             # Forms that accept a partial module as eagerly (no from-import of a
             # name, no import_module, which raises importlib's _DeadlockError).
             return self.rng.choice(["import-as", "sys.modules"])
-        forms = ["import", "import-as", "from", "import_module", "from-attr"]
+        forms = ["import-as", "from", "import_module", "from-attr"]
+        if dep in self.bound:
+            forms.append("import")
         if dep in self.preimport:
             forms.append("sys.modules")
         anchor = importer if importer in self.packages else parent(importer)
@@ -240,7 +246,9 @@ class Graph:
             accesses = []
             for _ in range(rng.randint(1, 4)):
                 name = rng.choice(self.names)
-                kinds = ["chain", "import_module", "from"] + (["held"] if name in self.preimport else [])
+                kinds = ["import_module", "from"]
+                kinds += ["held"] if name in self.preimport else []
+                kinds += ["chain"] if name in self.bound else []
                 accesses.append([name, rng.choice(kinds), rng.choice([0, 0, 0.001, 0.005])])
             threads.append(accesses)
         return {
@@ -269,6 +277,11 @@ class Graph:
 
 def parent(name: str) -> str:
     return name.rpartition(".")[0]
+
+
+def ancestors(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def run_trial(fake, seed: int, cyclic: bool) -> None:
